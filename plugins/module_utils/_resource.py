@@ -1,0 +1,177 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+# PRIVATE to the netns.core collection: no compatibility promise outside it.
+"""The plan/apply engine: desired state -> plan -> apply, one code path for real, check and diff mode.
+
+Each resource kind subclasses Resource:
+  read(session)        current state, normalised, JSON-serialisable; None = absent
+  desired()            the same shape from the params; None = absent
+  plan(before, want)   pure: a list of Change, empty when nothing differs
+  apply(session, ch)   carries out one Change
+converge() runs them; run_resource() is the whole main() of a single-object module.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+
+from ansible_collections.netns.core.plugins.module_utils._deps import (
+    HAS_PYROUTE2,
+    PYROUTE2_IMPORT_ERROR,
+    NetlinkError,
+)
+from ansible_collections.netns.core.plugins.module_utils._errors import NetnsCoreError
+from ansible_collections.netns.core.plugins.module_utils._netlink import Session, kernel_error
+
+
+@dataclass(frozen=True)
+class Change:
+    """One step of a plan: an operation on one object with its arguments, and the line a person reads."""
+
+    op: str
+    target: str
+    args: dict = field(default_factory=dict, compare=True, hash=False)
+    text: str = ""
+
+    def describe(self) -> str:
+        return self.text or f"{self.op} {self.target}"
+
+
+class Resource:
+    """Base class of every managed object kind."""
+
+    kind = "object"
+    #: name of the key in the module result that repeats the `after` state (e.g. "rules"); optional
+    result_key: str | None = None
+
+    def __init__(self, params: dict) -> None:
+        self.params = params
+        self.state = params.get("state") or "present"
+
+    # -- the three steps, per kind -------------------------------------------------------------------------
+    def read(self, session: Session) -> dict | None:
+        raise NotImplementedError
+
+    def desired(self) -> dict | None:
+        raise NotImplementedError
+
+    def plan(self, before: dict | None, want: dict | None) -> list[Change]:
+        raise NotImplementedError
+
+    def apply(self, session: Session, change: Change) -> None:
+        raise NotImplementedError
+
+    # -- shared behaviour ---------------------------------------------------------------------------------
+    def label(self) -> str:
+        return self.kind
+
+    def namespaces(self) -> list[tuple[str, str]]:
+        """(option, namespace) pairs that must exist for a real run of state=present."""
+        return []
+
+    def validate_live(self, session: Session, before: dict | None, want: dict | None, check_mode: bool) -> None:
+        """Checks against the live system that need the kernel (e.g. a master that is not a bridge).
+
+        Called before anything changes; in check mode it may plan what it cannot verify yet.
+        """
+
+    def predict(self, before: dict | None, want: dict | None) -> dict | None:
+        """The state a real run would leave (for check mode): what is wanted, over what is there."""
+        if want is None:
+            return None
+        after = copy.deepcopy(before) if before else {}
+        merge_wanted(after, want)
+        return after
+
+    def result_extra(self, after: dict | None) -> dict:
+        return {}
+
+
+def merge_wanted(target: dict, want: dict) -> None:
+    """Recursive merge where None in `want` means 'left as it is'."""
+    for key, value in want.items():
+        if value is None:
+            target.setdefault(key, None)
+        elif isinstance(value, dict) and isinstance(target.get(key), dict):
+            merge_wanted(target[key], value)
+        else:
+            target[key] = copy.deepcopy(value)
+
+
+@dataclass
+class Outcome:
+    changed: bool
+    before: dict | None
+    after: dict | None
+    actions: list[str]
+    resource: Resource
+
+
+def converge(session: Session, resource: Resource, check_mode: bool) -> Outcome:
+    """Read, plan, and (unless check mode) apply and verify one resource."""
+    want = resource.desired()
+    if want is not None and not check_mode:
+        for option, ns in resource.namespaces():
+            if ns is not None and not session.view(ns).exists:
+                raise NetnsCoreError(f"{option} {ns!r} does not exist")
+    before = resource.read(session)
+    resource.validate_live(session, before, want, check_mode)
+    changes = resource.plan(before, want)
+    if not changes:
+        return Outcome(False, before, before, [], resource)
+    actions = [change.describe() for change in changes]
+    if check_mode:
+        return Outcome(True, before, resource.predict(before, want), actions, resource)
+    done: list[str] = []
+    for change in changes:
+        try:
+            resource.apply(session, change)
+        except NetnsCoreError as exc:
+            raise NetnsCoreError(half_done(exc.msg, done), applied=done) from None
+        except (NetlinkError, OSError) as exc:
+            raise NetnsCoreError(half_done(kernel_error(change.describe() + ":", exc).msg, done), applied=done) from None
+        done.append(change.describe())
+    session.invalidate(everything=True)
+    after = resource.read(session)
+    leftover = resource.plan(after, want)
+    if leftover:
+        raise NetnsCoreError(
+            f"{resource.label()} did not converge: after applying {actions} the kernel still differs "
+            f"({[c.describe() for c in leftover]})",
+            before=before,
+            after=after,
+        )
+    return Outcome(True, before, after, actions, resource)
+
+
+def half_done(msg: str, done: list[str]) -> str:
+    if not done:
+        return msg + "; nothing was changed"
+    return msg + "; already applied before the failure: " + "; ".join(done)
+
+
+def outcome_result(outcome: Outcome) -> dict:
+    result = {
+        "changed": outcome.changed,
+        "actions": outcome.actions,
+        "diff": {"before": outcome.before or {}, "after": outcome.after or {}},
+    }
+    result.update(outcome.resource.result_extra(outcome.after))
+    return result
+
+
+def run_resource(module, build) -> None:
+    """The body of a single-object module: validate, converge, exit_json / fail_json once."""
+    if not HAS_PYROUTE2:
+        from ansible.module_utils.basic import missing_required_lib
+
+        module.fail_json(msg=missing_required_lib("pyroute2"), exception=PYROUTE2_IMPORT_ERROR)
+    session = Session()
+    try:
+        resource = build(module.params, module)
+        outcome = converge(session, resource, module.check_mode)
+    except NetnsCoreError as exc:
+        session.close()
+        module.fail_json(msg=exc.msg, **{k: v for k, v in exc.details.items() if k != "errno"})
+    session.close()
+    module.exit_json(**outcome_result(outcome))

@@ -1,0 +1,113 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+# PRIVATE to the netns.core collection: no compatibility promise outside it.
+"""The route resource: one unicast route, identified by (netns, table, destination, metric)."""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+
+from ansible_collections.netns.core.plugins.module_utils import _normalize as norm
+from ansible_collections.netns.core.plugins.module_utils._errors import NetnsCoreError
+from ansible_collections.netns.core.plugins.module_utils._iface import index_of, where
+from ansible_collections.netns.core.plugins.module_utils._netlink import Session
+from ansible_collections.netns.core.plugins.module_utils._resource import Change, Resource
+
+RTPROT_STATIC = 4
+DEFAULT_METRIC = {4: 0, 6: 1024}
+
+
+class Route(Resource):
+    kind = "route"
+
+    def __init__(self, params: dict) -> None:
+        super().__init__(params)
+        self.ns = norm.netns_name(params.get("netns"))
+        self.gateway = norm.ip(params["gateway"], "gateway") if params.get("gateway") is not None else None
+        self.interface = norm.ifname(params.get("interface"), "interface")
+        self.destination = norm.route_destination(params["destination"], self.gateway)
+        self.family = norm.family_of(self.destination)
+        if self.gateway is not None and norm.family_of(self.gateway) != self.family:
+            raise NetnsCoreError(
+                f"gateway {self.gateway!r} is IPv{norm.family_of(self.gateway)} but destination "
+                f"{params['destination']!r} is IPv{self.family}"
+            )
+        if self.state == "present" and self.gateway is None and self.interface is None:
+            raise NetnsCoreError("a present route needs gateway or interface (or both)")
+        metric = norm.positive_int(params.get("metric"), "metric", 0, 2**32 - 1)
+        self.metric = DEFAULT_METRIC[self.family] if metric is None else metric
+        self.table = norm.positive_int(params.get("table"), "table", 1, 2**32 - 1) or norm.MAIN_TABLE
+
+    def label(self) -> str:
+        return f"route {self.destination} table {self.table}{where(self.ns)}"
+
+    def namespaces(self) -> list[tuple[str, str]]:
+        return [("netns", self.ns)]
+
+    def _identity(self) -> dict:
+        return {"netns": self.ns, "table": self.table, "destination": self.destination, "metric": self.metric}
+
+    def read(self, session: Session) -> dict | None:
+        for route in session.view(self.ns).routes():
+            if (route["family"], route["table"], route["destination"], route["metric"]) == (
+                self.family, self.table, self.destination, self.metric
+            ):
+                return {**self._identity(), "gateway": route["gateway"], "interface": route["interface"]}
+        return None
+
+    def desired(self) -> dict | None:
+        if self.state == "absent":
+            return None
+        return {**self._identity(), "gateway": self.gateway, "interface": self.interface}
+
+    def validate_live(self, session: Session, before: dict | None, want: dict | None, check_mode: bool) -> None:
+        if want is None or self.interface is None or check_mode:
+            return
+        if session.view(self.ns).link(self.interface) is None:
+            raise NetnsCoreError(f"interface {self.interface!r} does not exist{where(self.ns) or ' in the host namespace'}")
+
+    def plan(self, before: dict | None, want: dict | None) -> list[Change]:
+        via = self._text(want) if want else ""
+        if want is None:
+            if before is None:
+                return []
+            return [Change("delete", self.destination, {"route": before}, f"delete route {self._text(before)}")]
+        if before is None:
+            return [Change("replace", self.destination, {}, f"add route {via}")]
+        if before["gateway"] != want["gateway"] or (want["interface"] and before["interface"] != want["interface"]):
+            return [Change("replace", self.destination, {}, f"replace route {self._text(before)} with {via}")]
+        return []
+
+    def _text(self, route: dict) -> str:
+        parts = [route["destination"]]
+        if route.get("gateway"):
+            parts.append(f"via {route['gateway']}")
+        if route.get("interface"):
+            parts.append(f"dev {route['interface']}")
+        if self.table != norm.MAIN_TABLE:
+            parts.append(f"table {self.table}")
+        parts.append(f"metric {self.metric}")
+        return " ".join(parts) + where(self.ns)
+
+    def _request(self, session: Session, route: dict) -> dict:
+        net = ipaddress.ip_network(route["destination"])
+        request = {
+            "family": socket.AF_INET if self.family == 4 else socket.AF_INET6,
+            "dst": str(net.network_address),
+            "dst_len": net.prefixlen,
+            "table": self.table,
+            "priority": self.metric,
+        }
+        if route.get("gateway"):
+            request["gateway"] = route["gateway"]
+        if route.get("interface"):
+            request["oif"] = index_of(session, self.ns, route["interface"])
+        return request
+
+    def apply(self, session: Session, change: Change) -> None:
+        ipr = session.ipr(self.ns)
+        if change.op == "replace":
+            ipr.route("replace", proto=RTPROT_STATIC, **self._request(session, self.desired()))
+        elif change.op == "delete":
+            ipr.route("del", **self._request(session, change.args["route"]))
+        session.invalidate(self.ns)

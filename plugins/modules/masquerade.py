@@ -1,0 +1,107 @@
+#!/usr/bin/python
+# SPDX-License-Identifier: GPL-3.0-or-later
+# Copyright: netns.core contributors
+"""netns.core.masquerade: tagged MASQUERADE for a subnet, on the host or in a router namespace."""
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: masquerade
+short_description: Masquerade (source-NAT) a subnet out of the host or a router namespace
+version_added: 0.1.0
+description:
+  - Adds C(-t nat POSTROUTING -s SOURCE ! -d SOURCE [-o OUT] -m comment --comment "netns.core masquerade SOURCE"
+    -j MASQUERADE) in the namespace's nat table, so the subnet reaches the outside through it.
+  - With O(forwarding), also sets C(net.ipv4.ip_forward=1) there and inserts tagged C(FORWARD) ACCEPT rules for
+    traffic from the subnet and for ESTABLISHED,RELATED traffic back to it, so NAT works where the FORWARD
+    policy is DROP (hosts running Docker).
+  - Every rule carries the tag; O(state=absent) removes exactly the tagged rules of that source. No chain is
+    flushed, no policy changed; the C(-w) flag waits for the xtables lock. Works with iptables-nft and
+    iptables-legacy. IPv6 sources use ip6tables and C(net.ipv6.conf.all.forwarding).
+options:
+  source:
+    description: The subnet to masquerade, CIDR; normalised (V(10.0.0.5/24) is C(10.0.0.0/24)).
+    type: str
+    required: true
+  out_interface:
+    description: Only masquerade traffic leaving through this interface.
+    type: str
+  forwarding:
+    description:
+      - Turn on forwarding in that namespace and add the tagged FORWARD ACCEPT rules.
+      - With V(false) the FORWARD rules are not wanted (and are removed if present); ip_forward is left as it is.
+    type: bool
+    default: true
+extends_documentation_fragment:
+  - netns.core.common
+  - netns.core.common.netns
+  - netns.core.common.state
+notes:
+  - O(state=absent) leaves C(net.ipv4.ip_forward) as it is (other networks may need it).
+requirements:
+  - The C(iptables) command on the target.
+seealso:
+  - module: netns.core.bridge
+author:
+  - netns.core developers
+"""
+
+EXAMPLES = r"""
+- name: NAT the container network out of the host
+  netns.core.masquerade:
+    source: 10.88.0.0/24
+
+- name: A home router namespace masquerading its LAN out of its WAN interface
+  netns.core.masquerade:
+    netns: router
+    source: 192.168.1.0/24
+    out_interface: wan0
+
+- name: Remove exactly those rules
+  netns.core.masquerade:
+    netns: router
+    source: 192.168.1.0/24
+    state: absent
+"""
+
+RETURN = r"""
+actions:
+  description: One human-readable line per change.
+  returned: always
+  type: list
+  elements: str
+rules:
+  description: The managed rules after the run (predicted in check mode), in C(iptables -S) form with their table.
+  returned: always
+  type: list
+  elements: str
+  sample:
+    - -t nat -A POSTROUTING -s 10.88.0.0/24 ! -d 10.88.0.0/24 -m comment --comment "netns.core masquerade
+      10.88.0.0/24" -j MASQUERADE
+diff:
+  description: Before and after (keys netns, source, rules, and the forwarding sysctl).
+  returned: always
+  type: dict
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.netns.core.plugins.module_utils._argspec import spec
+from ansible_collections.netns.core.plugins.module_utils._resource import run_resource
+from ansible_collections.netns.core.plugins.module_utils.nat import Masquerade
+
+
+def main() -> None:
+    module = AnsibleModule(
+        argument_spec=spec(
+            source={"type": "str", "required": True},
+            out_interface={"type": "str"},
+            forwarding={"type": "bool", "default": True},
+        ),
+        supports_check_mode=True,
+    )
+    run_resource(module, Masquerade)
+
+
+if __name__ == "__main__":
+    main()
