@@ -27,8 +27,8 @@ options:
     default: true
   sysctl:
     description:
-      - C(net.*) sysctls to set inside the namespace (runtime only, nothing persisted), for example
-        C({net.ipv4.ip_forward: 1}). Keys outside C(net.) are refused.
+      - "C(net.*) sysctls to set inside the namespace (runtime only, nothing persisted), for example
+        C({net.ipv4.ip_forward: 1}). Keys outside C(net.) are refused."
       - Keys not listed are left as they are.
     type: dict
     default: {}
