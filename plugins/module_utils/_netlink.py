@@ -246,25 +246,31 @@ class Session:
             sock.close()
         self._views.pop(ns, None)
 
-    def nsid_map(self, ns: str | None) -> dict[int, str | None]:
-        """nsid (as seen from `ns`) -> namespace name (None = the host), for every named namespace."""
-        ipr = self.ipr(ns)
-        result: dict[int, str | None] = {}
-        for other in [None, *list_netns()]:
-            if other == ns or (other is not None and netns_status(other) != "present"):
-                continue
-            fd = self.home_fd if other is None else os.open(netns_path(other), os.O_RDONLY)
-            try:
-                answer = ipr.get_netnsid(fd=fd)
-            except NetlinkError:
-                continue
-            finally:
-                if other is not None:
-                    os.close(fd)
-            nsid = answer.get("nsid") if isinstance(answer, dict) else None
-            if nsid is not None and nsid >= 0:
-                result[nsid] = other
-        return result
+    def nsid_of(self, ns: str | None, other: str | None) -> int | None:
+        """The id under which namespace `other` (None = the host) is known inside `ns`, if it has one."""
+        if other is not None and netns_status(other) != "present":
+            return None
+        fd = self.home_fd if other is None else os.open(netns_path(other), os.O_RDONLY)
+        try:
+            answer = self.ipr(ns).get_netnsid(fd=fd)
+        except NetlinkError:
+            return None
+        finally:
+            if other is not None:
+                os.close(fd)
+        nsid = answer.get("nsid") if isinstance(answer, dict) else None
+        return nsid if nsid is not None and nsid >= 0 else None
+
+    def find_by_nsid(self, ns: str | None, nsid: int, expected: str | None) -> str | None:
+        """Name of the namespace known as `nsid` inside `ns` (None = the host); '?' when it has no name.
+
+        The expected namespace is asked first, so the usual case costs one request.
+        """
+        candidates = [expected] + [None] + list_netns()
+        for other in dict.fromkeys(candidates):
+            if other != ns and self.nsid_of(ns, other) == nsid:
+                return other
+        return "?"
 
     def close(self) -> None:
         for sock in self._sockets.values():

@@ -83,8 +83,7 @@ class Veth(Resource):
         if link["peer_nsid"] is None:
             peer_ns = ns
         else:
-            nsids = session.nsid_map(ns)
-            peer_ns = nsids.get(link["peer_nsid"], "?")
+            peer_ns = session.find_by_nsid(ns, link["peer_nsid"], expected_ns)
             if peer_ns == "?":
                 raise NetnsCoreError(
                     f"the peer of veth {link['name']!r}{where(ns)} is in a namespace with no name under /run/netns; "
