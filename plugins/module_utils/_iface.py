@@ -35,8 +35,15 @@ def interface_state(view: NsView, name: str) -> dict | None:
 
 def fresh_state(name: str, ns: str | None, kind: str, mtu: int | None) -> dict:
     """What a just-created interface looks like: no master, no address, down."""
-    return {"name": name, "netns": ns, "kind": kind, "mtu": mtu or DEFAULT_MTU, "master": None, "up": False,
-            "addresses": []}
+    return {
+        "name": name,
+        "netns": ns,
+        "kind": kind,
+        "mtu": mtu or DEFAULT_MTU,
+        "master": None,
+        "up": False,
+        "addresses": [],
+    }
 
 
 def config_changes(have: dict, want: dict) -> list[Change]:
@@ -51,18 +58,21 @@ def config_changes(have: dict, want: dict) -> list[Change]:
     if want.get("mtu") is not None and want["mtu"] != have.get("mtu"):
         changes.append(Change("set_mtu", name, {**base, "mtu": want["mtu"]}, f"set mtu {want['mtu']} on {at}"))
     if want.get("master") is not None and want["master"] != have.get("master"):
-        changes.append(Change("set_master", name, {**base, "master": want["master"]},
-                              f"attach {at} to bridge {want['master']}"))
+        changes.append(
+            Change("set_master", name, {**base, "master": want["master"]}, f"attach {at} to bridge {want['master']}")
+        )
     if want.get("addresses") is not None:
         have_addresses = [a for a in have.get("addresses") or [] if not is_link_local(a)]
         for address in have_addresses:
             if address not in want["addresses"]:
-                changes.append(Change("del_address", name, {**base, "address": address},
-                                      f"remove address {address} from {at}"))
+                changes.append(
+                    Change("del_address", name, {**base, "address": address}, f"remove address {address} from {at}")
+                )
         for address in want["addresses"]:
             if address not in have_addresses:
-                changes.append(Change("add_address", name, {**base, "address": address},
-                                      f"add address {address} to {at}"))
+                changes.append(
+                    Change("add_address", name, {**base, "address": address}, f"add address {address} to {at}")
+                )
     if want.get("up") and not have.get("up"):
         changes.append(Change("set_up", name, base, f"bring {at} up"))
     return changes
@@ -89,8 +99,12 @@ def apply_config(session: Session, change: Change) -> None:
         ipr.link("set", index=index, master=master)
     elif change.op in ("add_address", "del_address"):
         iface = ipaddress.ip_interface(change.args["address"])
-        ipr.addr("add" if change.op == "add_address" else "del", index=index, address=str(iface.ip),
-                 prefixlen=iface.network.prefixlen)
+        ipr.addr(
+            "add" if change.op == "add_address" else "del",
+            index=index,
+            address=str(iface.ip),
+            prefixlen=iface.network.prefixlen,
+        )
     elif change.op == "set_up":
         ipr.link("set", index=index, state="up")
     else:

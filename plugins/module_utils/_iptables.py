@@ -52,7 +52,7 @@ class Rule:
 
 def quote(arg: str) -> str:
     """Quote as iptables -S does: only arguments with spaces or quotes get double quotes."""
-    if arg and not any(c in arg for c in ' "\'\\'):
+    if arg and not any(c in arg for c in " \"'\\"):
         return arg
     return '"' + arg.replace("\\", "\\\\").replace('"', '\\"') + '"'
 

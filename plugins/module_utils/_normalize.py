@@ -37,9 +37,7 @@ def ifname(value: str | None, option: str = "name") -> str | None:
     if not isinstance(value, str) or value == "":
         raise NetnsCoreError(f"{option} must be a non-empty interface name, got {value!r}")
     if len(value) > IFNAMSIZ:
-        raise NetnsCoreError(
-            f"{option}: interface name {value!r} has {len(value)} characters; Linux allows {IFNAMSIZ}"
-        )
+        raise NetnsCoreError(f"{option}: interface name {value!r} has {len(value)} characters; Linux allows {IFNAMSIZ}")
     if value in (".", "..") or any(c in value for c in "/:") or any(c.isspace() for c in value):
         raise NetnsCoreError(
             f"{option}: interface name {value!r} is not valid: it must not contain '/', ':' or whitespace"

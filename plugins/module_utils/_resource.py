@@ -129,7 +129,9 @@ def converge(session: Session, resource: Resource, check_mode: bool) -> Outcome:
         except NetnsCoreError as exc:
             raise NetnsCoreError(half_done(exc.msg, done), applied=done) from None
         except (NetlinkError, OSError) as exc:
-            raise NetnsCoreError(half_done(kernel_error(change.describe() + ":", exc).msg, done), applied=done) from None
+            raise NetnsCoreError(
+                half_done(kernel_error(change.describe() + ":", exc).msg, done), applied=done
+            ) from None
         done.append(change.describe())
     session.invalidate(everything=True)
     after = resource.read(session)

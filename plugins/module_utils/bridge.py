@@ -48,8 +48,16 @@ class Bridge(Resource):
     def desired(self) -> dict | None:
         if self.state == "absent":
             return None
-        return {"name": self.name, "netns": self.ns, "kind": "bridge", "mtu": self.mtu, "master": None,
-                "up": True, "addresses": self.addresses, "stp": self.stp}
+        return {
+            "name": self.name,
+            "netns": self.ns,
+            "kind": "bridge",
+            "mtu": self.mtu,
+            "master": None,
+            "up": True,
+            "addresses": self.addresses,
+            "stp": self.stp,
+        }
 
     def plan(self, before: dict | None, want: dict | None) -> list[Change]:
         at = f"{self.name}{where(self.ns)}"
@@ -61,12 +69,21 @@ class Bridge(Resource):
         have = before
         if before is None:
             stp = " with stp on" if self.stp else ""
-            changes.append(Change("create", self.name, {"ns": self.ns, "mtu": self.mtu, "stp": self.stp},
-                                  f"create bridge {at}{stp}"))
+            changes.append(
+                Change(
+                    "create", self.name, {"ns": self.ns, "mtu": self.mtu, "stp": self.stp}, f"create bridge {at}{stp}"
+                )
+            )
             have = {**fresh_state(self.name, self.ns, "bridge", self.mtu), "stp": self.stp}
         elif have.get("stp") != self.stp:
-            changes.append(Change("set_stp", self.name, {"ns": self.ns, "stp": self.stp},
-                                  f"turn stp {'on' if self.stp else 'off'} on bridge {at}"))
+            changes.append(
+                Change(
+                    "set_stp",
+                    self.name,
+                    {"ns": self.ns, "stp": self.stp},
+                    f"turn stp {'on' if self.stp else 'off'} on bridge {at}",
+                )
+            )
         return changes + config_changes(have, {**want, "master": None})
 
     def predict(self, before: dict | None, want: dict | None) -> dict | None:
@@ -80,8 +97,9 @@ class Bridge(Resource):
             extra = {"mtu": self.mtu} if self.mtu else {}
             ipr.link("add", ifname=self.name, kind="bridge", br_stp_state=int(self.stp), **extra)
         elif change.op == "set_stp":
-            ipr.link("set", index=index_of(session, self.ns, self.name, "name"), kind="bridge",
-                     br_stp_state=int(self.stp))
+            ipr.link(
+                "set", index=index_of(session, self.ns, self.name, "name"), kind="bridge", br_stp_state=int(self.stp)
+            )
         elif change.op == "delete":
             ipr.link("del", index=index_of(session, self.ns, self.name, "name"))
         elif change.op in CONFIG_OPS:

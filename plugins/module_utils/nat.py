@@ -23,9 +23,12 @@ def masquerade_rules(source: str, out_interface: str | None, forwarding: bool, c
     if forwarding:
         rules += [
             Rule("filter", "FORWARD", ("-s", source, *tagged, "-j", "ACCEPT"), insert=True),
-            Rule("filter", "FORWARD",
-                 ("-d", source, "-m", "conntrack", "--ctstate", "RELATED,ESTABLISHED", *tagged, "-j", "ACCEPT"),
-                 insert=True),
+            Rule(
+                "filter",
+                "FORWARD",
+                ("-d", source, "-m", "conntrack", "--ctstate", "RELATED,ESTABLISHED", *tagged, "-j", "ACCEPT"),
+                insert=True,
+            ),
         ]
     return rules
 
@@ -39,10 +42,14 @@ def rule_changes(ns: str | None, have: list[Rule], want: list[Rule]) -> list[Cha
         if rule.key in wanted and rule.key not in seen:
             seen.add(rule.key)
             continue
-        changes.append(Change("del_rule", rule.chain, {"ns": ns, "rule": rule}, f"delete rule {rule.spec()}{where(ns)}"))
+        changes.append(
+            Change("del_rule", rule.chain, {"ns": ns, "rule": rule}, f"delete rule {rule.spec()}{where(ns)}")
+        )
     for rule in want:
         if rule.key not in seen:
-            changes.append(Change("add_rule", rule.chain, {"ns": ns, "rule": rule}, f"add rule {rule.spec()}{where(ns)}"))
+            changes.append(
+                Change("add_rule", rule.chain, {"ns": ns, "rule": rule}, f"add rule {rule.spec()}{where(ns)}")
+            )
     return changes
 
 
@@ -83,8 +90,12 @@ class Masquerade(Resource):
     def desired(self) -> dict | None:
         if self.state == "absent":
             return None
-        return {"netns": self.ns, "source": self.source, "rules": [r.spec() for r in self._want_rules()],
-                self.forward_key: "1" if self.forwarding else None}
+        return {
+            "netns": self.ns,
+            "source": self.source,
+            "rules": [r.spec() for r in self._want_rules()],
+            self.forward_key: "1" if self.forwarding else None,
+        }
 
     def plan(self, before: dict | None, want: dict | None) -> list[Change]:
         have_rules = [Rule.from_spec(spec) for spec in (before or {}).get("rules", [])]

@@ -59,13 +59,25 @@ class Netns(Resource):
         have = before
         if before is None or before.get("stale"):
             if before is not None:
-                changes.append(Change("unlink", self.name, {},
-                                      f"remove stale netns file {netns_path(self.name)} (no namespace mounted)"))
+                changes.append(
+                    Change(
+                        "unlink",
+                        self.name,
+                        {},
+                        f"remove stale netns file {netns_path(self.name)} (no namespace mounted)",
+                    )
+                )
             changes.append(Change("create", self.name, {}, f"create netns {self.name}"))
             have = {"name": self.name, "loopback": False, "sysctl": {}}
         if have["loopback"] != want["loopback"]:
-            changes.append(Change("loopback", self.name, {"up": want["loopback"]},
-                                  f"bring lo {'up' if want['loopback'] else 'down'} in netns {self.name}"))
+            changes.append(
+                Change(
+                    "loopback",
+                    self.name,
+                    {"up": want["loopback"]},
+                    f"bring lo {'up' if want['loopback'] else 'down'} in netns {self.name}",
+                )
+            )
         return changes + sysctl_changes(self.name, have["sysctl"], want["sysctl"])
 
     def predict(self, before: dict | None, want: dict | None) -> dict | None:

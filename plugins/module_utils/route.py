@@ -50,7 +50,10 @@ class Route(Resource):
     def read(self, session: Session) -> dict | None:
         for route in session.view(self.ns).routes():
             if (route["family"], route["table"], route["destination"], route["metric"]) == (
-                self.family, self.table, self.destination, self.metric
+                self.family,
+                self.table,
+                self.destination,
+                self.metric,
             ):
                 return {**self._identity(), "gateway": route["gateway"], "interface": route["interface"]}
         return None
@@ -64,7 +67,9 @@ class Route(Resource):
         if want is None or self.interface is None or check_mode:
             return
         if session.view(self.ns).link(self.interface) is None:
-            raise NetnsCoreError(f"interface {self.interface!r} does not exist{where(self.ns) or ' in the host namespace'}")
+            raise NetnsCoreError(
+                f"interface {self.interface!r} does not exist{where(self.ns) or ' in the host namespace'}"
+            )
 
     def plan(self, before: dict | None, want: dict | None) -> list[Change]:
         via = self._text(want) if want else ""

@@ -38,12 +38,24 @@ class Veth(Resource):
             )
         self.mtu = norm.positive_int(params.get("mtu"), "mtu", 68, 65535)
         self.want_ends = {
-            "end": {"name": self.name, "netns": self.ns, "kind": "veth", "mtu": self.mtu,
-                    "master": norm.ifname(params.get("master"), "master"), "up": True,
-                    "addresses": norm.address_list(params.get("addresses"), "addresses")},
-            "peer": {"name": self.peer, "netns": self.peer_ns, "kind": "veth", "mtu": self.mtu,
-                     "master": norm.ifname(params.get("peer_master"), "peer_master"), "up": True,
-                     "addresses": norm.address_list(params.get("peer_addresses"), "peer_addresses")},
+            "end": {
+                "name": self.name,
+                "netns": self.ns,
+                "kind": "veth",
+                "mtu": self.mtu,
+                "master": norm.ifname(params.get("master"), "master"),
+                "up": True,
+                "addresses": norm.address_list(params.get("addresses"), "addresses"),
+            },
+            "peer": {
+                "name": self.peer,
+                "netns": self.peer_ns,
+                "kind": "veth",
+                "mtu": self.mtu,
+                "master": norm.ifname(params.get("peer_master"), "peer_master"),
+                "up": True,
+                "addresses": norm.address_list(params.get("peer_addresses"), "peer_addresses"),
+            },
         }
 
     def label(self) -> str:
@@ -138,8 +150,14 @@ class Veth(Resource):
             for side in ENDS:
                 if have[side]["netns"] != want[side]["netns"]:
                     target = want[side]["netns"]
-                    changes.append(Change("move", want[side]["name"], {"ns": have[side]["netns"], "to": target},
-                                          f"move {want[side]['name']} into {f'netns {target}' if target else 'the host'}"))
+                    changes.append(
+                        Change(
+                            "move",
+                            want[side]["name"],
+                            {"ns": have[side]["netns"], "to": target},
+                            f"move {want[side]['name']} into {f'netns {target}' if target else 'the host'}",
+                        )
+                    )
                     moved = fresh_state(want[side]["name"], target, "veth", have[side]["mtu"])
                     have[side] = moved
         for side in ENDS:
@@ -170,8 +188,9 @@ class Veth(Resource):
             session.invalidate(self.peer_ns)
         elif change.op == "move":
             ns = change.args["ns"]
-            session.ipr(ns).link("set", index=index_of(session, ns, change.target), net_ns_fd=session.ns_fd(
-                change.args["to"]))
+            session.ipr(ns).link(
+                "set", index=index_of(session, ns, change.target), net_ns_fd=session.ns_fd(change.args["to"])
+            )
             session.invalidate(everything=True)
         elif change.op == "delete":
             ns = change.args["ns"]

@@ -1,6 +1,7 @@
 #!/usr/bin/python
-# SPDX-License-Identifier: GPL-3.0-or-later
 # Copyright: netns.core contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """netns.core.masquerade: tagged MASQUERADE for a subnet, on the host or in a router namespace."""
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ requirements:
 seealso:
   - module: netns.core.bridge
 author:
-  - netns.core developers
+  - netns.core developers (@netns-core)
 """
 
 EXAMPLES = r"""

@@ -1,6 +1,7 @@
 #!/usr/bin/python
-# SPDX-License-Identifier: GPL-3.0-or-later
 # Copyright: netns.core contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """netns.core.netns_route: one route on the host or inside a namespace."""
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ notes:
 seealso:
   - module: netns.core.veth
 author:
-  - netns.core developers
+  - netns.core developers (@netns-core)
 """
 
 EXAMPLES = r"""

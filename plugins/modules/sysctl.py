@@ -1,6 +1,7 @@
 #!/usr/bin/python
-# SPDX-License-Identifier: GPL-3.0-or-later
 # Copyright: netns.core contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """netns.core.sysctl: one runtime net.* sysctl, on the host or inside a namespace."""
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ extends_documentation_fragment:
 seealso:
   - module: netns.core.netns
 author:
-  - netns.core developers
+  - netns.core developers (@netns-core)
 """
 
 EXAMPLES = r"""

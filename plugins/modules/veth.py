@@ -1,6 +1,7 @@
 #!/usr/bin/python
-# SPDX-License-Identifier: GPL-3.0-or-later
 # Copyright: netns.core contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """netns.core.veth: a veth pair whose ends are born in their namespaces."""
 
 from __future__ import annotations
@@ -57,7 +58,7 @@ seealso:
   - module: netns.core.netns
   - module: netns.core.bridge
 author:
-  - netns.core developers
+  - netns.core developers (@netns-core)
 """
 
 EXAMPLES = r"""

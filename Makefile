@@ -1,0 +1,94 @@
+# netns.core: build, lint and test the collection.
+#   make test   everything CI runs (installs what it needs on a fresh Debian/Ubuntu machine)
+#   make lint | sanity | unit | integration   one stage
+# Integration tests run inside tests/sandbox.sh (a throw-away network + mount namespace): they never touch
+# this machine's own network.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := test
+
+ROOT        := $(CURDIR)
+VENV        := $(ROOT)/.venv
+BUILD       := $(ROOT)/.build
+COLLECTIONS := $(BUILD)/collections
+COLL_DIR    := $(COLLECTIONS)/ansible_collections/netns/core
+# ansible-test resolves the physical working directory, so it runs on a copy of the tracked files
+SANITY_DIR  := $(BUILD)/sanity/ansible_collections/netns/core
+# A HOME of our own for ansible-test's caches (the offline pip bootstrap lives there), not the user's
+TEST_HOME   := $(BUILD)/home
+PIP_BOOT    := 24.2
+
+# The Python of the venv: 3.11 from pyenv where present (this project's reference), else the system python3.
+PYTHON ?= $(shell ls /root/.pyenv/versions/3.11.*/bin/python3 2>/dev/null | tail -n 1 || true)
+ifeq ($(PYTHON),)
+PYTHON := python3
+endif
+
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
+export ANSIBLE_NOCOLOR := 1
+export ANSIBLE_FORCE_COLOR := 0
+export PATH := $(VENV)/bin:$(PATH)
+
+.PHONY: test deps venv collection lint ruff ansible-lint sanity unit integration clean
+
+test: deps venv collection lint sanity unit integration
+	@echo "make test: all stages passed"
+
+# System packages, only where missing: ip (iproute2), iptables, ping, unshare (util-linux), venv support.
+deps:
+	@missing=""; \
+	command -v ip >/dev/null || missing="$$missing iproute2"; \
+	command -v iptables >/dev/null || missing="$$missing iptables"; \
+	command -v ping >/dev/null || missing="$$missing iputils-ping"; \
+	command -v unshare >/dev/null || missing="$$missing util-linux"; \
+	$(PYTHON) -c 'import ensurepip, venv' 2>/dev/null || missing="$$missing python3-venv"; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing with apt:$$missing"; \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get update -q; \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing; \
+	fi
+
+venv: $(VENV)/.stamp
+
+$(VENV)/.stamp: requirements.txt requirements-dev.txt
+	@[ -x $(VENV)/bin/python ] || $(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/python -m pip install -q --disable-pip-version-check --upgrade pip
+	$(VENV)/bin/python -m pip install -q --disable-pip-version-check -r requirements-dev.txt
+	@touch $@
+
+collection:
+	@mkdir -p $(dir $(COLL_DIR))
+	@ln -sfn $(ROOT) $(COLL_DIR)
+
+lint: ruff ansible-lint
+
+ruff: venv
+	ruff check .
+	ruff format --check --diff plugins tests || { echo "run: .venv/bin/ruff format plugins tests"; exit 1; }
+
+ansible-lint: venv collection
+	ansible-lint --offline
+
+sanity: venv
+	@rm -rf $(SANITY_DIR) && mkdir -p $(SANITY_DIR) $(TEST_HOME)/.ansible/test/cache
+	@git ls-files -co --exclude-standard -z | xargs -0 cp --parents -t $(SANITY_DIR)
+	@cache=$(TEST_HOME)/.ansible/test/cache; \
+	if ! ls $$cache/pip-$(PIP_BOOT)-*.whl >/dev/null 2>&1; then \
+	  $(VENV)/bin/python -m pip download -q --disable-pip-version-check --no-deps -d $$cache pip==$(PIP_BOOT); \
+	fi; \
+	cp tests/tools/get_pip_offline.py $$cache/get_pip_$(subst .,_,$(PIP_BOOT)).py
+	cd $(SANITY_DIR) && git init -q && git add -A && \
+	  HOME=$(TEST_HOME) ansible-test sanity --python $$($(VENV)/bin/python -c 'import sys; print("%d.%d" % sys.version_info[:2])') \
+	  --color no --requirements
+
+unit: venv collection
+	PYTHONPATH=$(COLLECTIONS) python -m pytest tests/unit -q
+
+integration: deps venv collection
+	tests/sandbox.sh env PATH="$(PATH)" ANSIBLE_COLLECTIONS_PATH="$(COLLECTIONS)" \
+	  $(VENV)/bin/python -m pytest tests/integration -q
+
+clean:
+	rm -rf $(BUILD) $(VENV) tests/output
