@@ -169,11 +169,14 @@ def run_resource(module, build) -> None:
 
         module.fail_json(msg=missing_required_lib("pyroute2"), exception=PYROUTE2_IMPORT_ERROR)
     session = Session()
+    error: NetnsCoreError | None = None
     try:
-        resource = build(module.params, module)
-        outcome = converge(session, resource, module.check_mode)
+        outcome = converge(session, build(module.params, module), module.check_mode)
     except NetnsCoreError as exc:
+        error = exc
+    finally:
         session.close()
-        module.fail_json(msg=exc.msg, **{k: v for k, v in exc.details.items() if k != "errno"})
-    session.close()
+    if error is not None:
+        # outside the except block, so Ansible does not attach a traceback to a message meant for people
+        module.fail_json(msg=error.msg, **{k: v for k, v in error.details.items() if k != "errno"})
     module.exit_json(**outcome_result(outcome))

@@ -85,7 +85,12 @@ class Masquerade(Resource):
         forward = read_sysctls(session, self.ns, [self.forward_key])[self.forward_key]
         if not rules and self.state == "absent":
             return None
-        return {"netns": self.ns, "source": self.source, "rules": [r.spec() for r in rules], self.forward_key: forward}
+        return {
+            "netns": self.ns,
+            "source": self.source,
+            "rules": sorted(r.spec() for r in rules),
+            self.forward_key: forward,
+        }
 
     def desired(self) -> dict | None:
         if self.state == "absent":
@@ -93,7 +98,7 @@ class Masquerade(Resource):
         return {
             "netns": self.ns,
             "source": self.source,
-            "rules": [r.spec() for r in self._want_rules()],
+            "rules": sorted(r.spec() for r in self._want_rules()),
             self.forward_key: "1" if self.forwarding else None,
         }
 

@@ -23,7 +23,7 @@ class Netns(Resource):
         self.name = norm.netns_name(params["name"], "name")
         self.loopback = params.get("loopback", True) is not False
         self.sysctl = {
-            norm.sysctl_key(key, f"sysctl key {key!r}"): norm.sysctl_value(value, f"sysctl {key}")
+            norm.sysctl_key(key, "sysctl key"): norm.sysctl_value(value, f"sysctl {key}")
             for key, value in (params.get("sysctl") or {}).items()
         }
 

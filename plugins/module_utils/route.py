@@ -37,6 +37,7 @@ class Route(Resource):
         metric = norm.positive_int(params.get("metric"), "metric", 0, 2**32 - 1)
         self.metric = DEFAULT_METRIC[self.family] if metric is None else metric
         self.table = norm.positive_int(params.get("table"), "table", 1, 2**32 - 1) or norm.MAIN_TABLE
+        self._view = None
 
     def label(self) -> str:
         return f"route {self.destination} table {self.table}{where(self.ns)}"
@@ -48,7 +49,8 @@ class Route(Resource):
         return {"netns": self.ns, "table": self.table, "destination": self.destination, "metric": self.metric}
 
     def read(self, session: Session) -> dict | None:
-        for route in session.view(self.ns).routes():
+        self._view = session.view(self.ns)
+        for route in self._view.routes():
             if (route["family"], route["table"], route["destination"], route["metric"]) == (
                 self.family,
                 self.table,
@@ -62,6 +64,21 @@ class Route(Resource):
         if self.state == "absent":
             return None
         return {**self._identity(), "gateway": self.gateway, "interface": self.interface}
+
+    def predict(self, before: dict | None, want: dict | None) -> dict | None:
+        """As the kernel will: without an interface, the one whose connected subnet holds the gateway."""
+        after = super().predict(before, want)
+        if after is not None and after.get("interface") is None and self.gateway is not None:
+            after["interface"] = self._connected_interface(self.gateway)
+        return after
+
+    def _connected_interface(self, gateway: str) -> str | None:
+        address = ipaddress.ip_address(gateway)
+        for route in self._view.routes() if self._view is not None else []:
+            if route["gateway"] is None and route["interface"] and route["table"] == norm.MAIN_TABLE:
+                if address in ipaddress.ip_network(route["destination"]) and route["destination"] != "::/0":
+                    return route["interface"]
+        return None
 
     def validate_live(self, session: Session, before: dict | None, want: dict | None, check_mode: bool) -> None:
         if want is None or self.interface is None or check_mode:
