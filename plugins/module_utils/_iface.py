@@ -7,7 +7,7 @@ from __future__ import annotations
 import ipaddress
 
 from ansible_collections.netns.core.plugins.module_utils._errors import NetnsCoreError
-from ansible_collections.netns.core.plugins.module_utils._netlink import NsView, Session
+from ansible_collections.netns.core.plugins.module_utils._netlink import NsView, Session, read_sysctl
 from ansible_collections.netns.core.plugins.module_utils._normalize import is_link_local
 from ansible_collections.netns.core.plugins.module_utils._resource import Change
 
@@ -33,6 +33,15 @@ def interface_state(view: NsView, name: str) -> dict | None:
     }
 
 
+def fragile_addresses(view: NsView, name: str) -> frozenset[str]:
+    """IPv4 secondaries the kernel deletes together with their primary (net.ipv4.conf.<if>.promote_secondaries=0)."""
+    secondaries = view.secondaries(name)
+    if not secondaries:
+        return frozenset()
+    promote = read_sysctl(view.session, view.ns, f"net.ipv4.conf.{name}.promote_secondaries")
+    return frozenset() if promote == "1" else frozenset(secondaries)
+
+
 def fresh_state(name: str, ns: str | None, kind: str, mtu: int | None) -> dict:
     """What a just-created interface looks like: no master, no address, down."""
     return {
@@ -46,10 +55,10 @@ def fresh_state(name: str, ns: str | None, kind: str, mtu: int | None) -> dict:
     }
 
 
-def config_changes(have: dict, want: dict) -> list[Change]:
+def config_changes(have: dict, want: dict, fragile: frozenset[str] = frozenset()) -> list[Change]:
     """Changes that take an existing interface from `have` to `want` (None in want = left as it is).
 
-    Order: mtu, master, addresses, up (an interface comes up configured).
+    Order: mtu, master, addresses, up (an interface comes up configured). `fragile`: see fragile_addresses().
     """
     name, ns = want["name"], want["netns"]
     at = f"{name}{where(ns)}"
@@ -62,20 +71,45 @@ def config_changes(have: dict, want: dict) -> list[Change]:
             Change("set_master", name, {**base, "master": want["master"]}, f"attach {at} to bridge {want['master']}")
         )
     if want.get("addresses") is not None:
-        have_addresses = [a for a in have.get("addresses") or [] if not is_link_local(a)]
-        for address in have_addresses:
-            if address not in want["addresses"]:
-                changes.append(
-                    Change("del_address", name, {**base, "address": address}, f"remove address {address} from {at}")
-                )
-        for address in want["addresses"]:
-            if address not in have_addresses:
-                changes.append(
-                    Change("add_address", name, {**base, "address": address}, f"add address {address} to {at}")
-                )
+        changes.extend(address_changes(have, want, base, at, fragile))
     if want.get("up") and not have.get("up"):
         changes.append(Change("set_up", name, base, f"bring {at} up"))
     return changes
+
+
+def address_changes(have: dict, want: dict, base: dict, at: str, fragile: frozenset[str]) -> list[Change]:
+    """Removals (secondaries before primaries), then additions.
+
+    Removing a primary IPv4 address makes the kernel drop the secondaries of its subnet with it (unless
+    promote_secondaries is on). A wanted secondary lost that way is added back, and the plan says so.
+    """
+    have_addresses = [a for a in have.get("addresses") or [] if not is_link_local(a)]
+    removed = [a for a in have_addresses if a not in want["addresses"]]
+    removed.sort(key=lambda a: a not in fragile)  # secondaries first: their primary's removal would take them
+    dropped = {
+        kept
+        for gone in removed
+        if gone not in fragile
+        for kept in fragile
+        if kept in want["addresses"] and _same_subnet(kept, gone)
+    }
+    changes = [
+        Change("del_address", base["name"], {**base, "address": a}, f"remove address {a} from {at}") for a in removed
+    ]
+    for address in want["addresses"]:
+        if address in dropped:
+            text = f"add address {address} to {at} again (the kernel drops secondaries with their primary)"
+        elif address not in have_addresses:
+            text = f"add address {address} to {at}"
+        else:
+            continue
+        changes.append(Change("add_address", base["name"], {**base, "address": address}, text))
+    return changes
+
+
+def _same_subnet(one: str, other: str) -> bool:
+    a, b = ipaddress.ip_interface(one), ipaddress.ip_interface(other)
+    return a.version == b.version and a.network == b.network
 
 
 CONFIG_OPS = frozenset({"set_mtu", "set_master", "del_address", "add_address", "set_up"})

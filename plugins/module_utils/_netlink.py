@@ -22,6 +22,7 @@ from ansible_collections.netns.core.plugins.module_utils._normalize import addre
 NETNS_RUN_DIR = "/run/netns"
 IFF_UP = 0x1
 RT_SCOPE_UNIVERSE = 0
+IFA_F_SECONDARY = 0x01
 RTN_UNICAST = 1
 
 CAUSES = {
@@ -82,6 +83,7 @@ class NsView:
         self.ns = ns
         self._links: dict[str, Link] | None = None
         self._addrs: dict[str, list[str]] | None = None
+        self._secondary: dict[str, set[str]] = {}
         self._routes: list[dict] | None = None
 
     @property
@@ -113,7 +115,7 @@ class NsView:
     def addresses(self, name: str) -> list[str]:
         """Global (scope universe) addresses of one interface, canonical CIDR, sorted."""
         if self._addrs is None:
-            self._addrs = {}
+            self._addrs, self._secondary = {}, {}
             if self.exists:
                 names = {link["index"]: link["name"] for link in self.links().values()}
                 for msg in self.ipr.get_addr():
@@ -124,9 +126,16 @@ class NsView:
                     if owner is None or address is None:
                         continue
                     self._addrs.setdefault(owner, []).append(f"{address}/{msg['prefixlen']}")
+                    if msg["family"] == 2 and msg["flags"] & IFA_F_SECONDARY:
+                        self._secondary.setdefault(owner, set()).add(f"{address}/{msg['prefixlen']}")
                 for values in self._addrs.values():
                     values.sort(key=address_sort_key)
         return list(self._addrs.get(name, []))
+
+    def secondaries(self, name: str) -> set[str]:
+        """IPv4 addresses of `name` that the kernel lists as secondary (another address of their subnet is primary)."""
+        self.addresses(name)
+        return set(self._secondary.get(name, ()))
 
     def routes(self) -> list[dict]:
         """Unicast routes of every table, normalised: table, destination, metric, gateway, interface."""

@@ -9,6 +9,7 @@ from ansible_collections.netns.core.plugins.module_utils._iface import (
     CONFIG_OPS,
     apply_config,
     config_changes,
+    fragile_addresses,
     fresh_state,
     index_of,
     interface_state,
@@ -43,6 +44,7 @@ class Bridge(Resource):
         if state is None:
             return None
         state["stp"] = view.link(self.name).get("stp", False)
+        self._fragile = fragile_addresses(view, self.name)
         return state
 
     def desired(self) -> dict | None:
@@ -84,7 +86,8 @@ class Bridge(Resource):
                     f"turn stp {'on' if self.stp else 'off'} on bridge {at}",
                 )
             )
-        return changes + config_changes(have, {**want, "master": None})
+        fragile = getattr(self, "_fragile", frozenset()) if before is not None else frozenset()
+        return changes + config_changes(have, {**want, "master": None}, fragile)
 
     def predict(self, before: dict | None, want: dict | None) -> dict | None:
         if before is None and want is not None:

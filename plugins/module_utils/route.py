@@ -14,6 +14,8 @@ from ansible_collections.netns.core.plugins.module_utils._netlink import Session
 from ansible_collections.netns.core.plugins.module_utils._resource import Change, Resource
 
 RTPROT_STATIC = 4
+RT_SCOPE_LINK = 253
+RT_SCOPE_NOWHERE = 255
 DEFAULT_METRIC = {4: 0, 6: 1024}
 
 
@@ -91,7 +93,7 @@ class Route(Resource):
     def plan(self, before: dict | None, want: dict | None) -> list[Change]:
         via = self._text(want) if want else ""
         if want is None:
-            if before is None:
+            if before is None or not self._matches_filter(before):
                 return []
             return [Change("delete", self.destination, {"route": before}, f"delete route {self._text(before)}")]
         if before is None:
@@ -99,6 +101,12 @@ class Route(Resource):
         if before["gateway"] != want["gateway"] or (want["interface"] and before["interface"] != want["interface"]):
             return [Change("replace", self.destination, {}, f"replace route {self._text(before)} with {via}")]
         return []
+
+    def _matches_filter(self, route: dict) -> bool:
+        """state=absent with gateway/interface removes only a route that goes there (as `ip route del ... via`)."""
+        if self.gateway is not None and route["gateway"] != self.gateway:
+            return False
+        return self.interface is None or route["interface"] == self.interface
 
     def _text(self, route: dict) -> str:
         parts = [route["destination"]]
@@ -129,7 +137,11 @@ class Route(Resource):
     def apply(self, session: Session, change: Change) -> None:
         ipr = session.ipr(self.ns)
         if change.op == "replace":
-            ipr.route("replace", proto=RTPROT_STATIC, **self._request(session, self.desired()))
+            request = self._request(session, self.desired())
+            if self.family == 4 and not self.gateway:
+                request["scope"] = RT_SCOPE_LINK  # a directly connected route, as `ip route add ... dev` makes it
+            ipr.route("replace", proto=RTPROT_STATIC, **request)
         elif change.op == "delete":
-            ipr.route("del", **self._request(session, change.args["route"]))
+            # any scope and protocol: the route we read is the one to go, whoever made it (as `ip route del`)
+            ipr.route("del", scope=RT_SCOPE_NOWHERE, **self._request(session, change.args["route"]))
         session.invalidate(self.ns)

@@ -10,6 +10,7 @@ from ansible_collections.netns.core.plugins.module_utils._iface import (
     CONFIG_OPS,
     apply_config,
     config_changes,
+    fragile_addresses,
     fresh_state,
     index_of,
     interface_state,
@@ -115,8 +116,11 @@ class Veth(Resource):
                 "touch it"
             )
 
-    @staticmethod
-    def _pair_state(session: Session, end: tuple[str | None, Link], peer: tuple[str | None, Link]) -> dict:
+    def _pair_state(self, session: Session, end: tuple[str | None, Link], peer: tuple[str | None, Link]) -> dict:
+        self._fragile = {
+            "end": fragile_addresses(session.view(end[0]), end[1]["name"]),
+            "peer": fragile_addresses(session.view(peer[0]), peer[1]["name"]),
+        }
         return {
             "end": interface_state(session.view(end[0]), end[1]["name"]),
             "peer": interface_state(session.view(peer[0]), peer[1]["name"]),
@@ -142,6 +146,7 @@ class Veth(Resource):
             end = before["end"]
             return [Change("delete", end["name"], {"ns": end["netns"]}, f"delete veth pair {self._describe(before)}")]
         changes: list[Change] = []
+        fragile = dict(getattr(self, "_fragile", {})) if before is not None else {}
         if before is None:
             changes.append(Change("create", self.name, {}, f"create veth pair {self._describe(want)}"))
             have = {side: fresh_state(want[side]["name"], want[side]["netns"], "veth", self.mtu) for side in ENDS}
@@ -160,8 +165,9 @@ class Veth(Resource):
                     )
                     moved = fresh_state(want[side]["name"], target, "veth", have[side]["mtu"])
                     have[side] = moved
+                    fragile.pop(side, None)
         for side in ENDS:
-            changes.extend(config_changes(have[side], want[side]))
+            changes.extend(config_changes(have[side], want[side], fragile.get(side, frozenset())))
         return changes
 
     @staticmethod

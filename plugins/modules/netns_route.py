@@ -42,6 +42,8 @@ extends_documentation_fragment:
   - netns.core.common.state
 notes:
   - O(state=present) needs O(gateway) or O(interface).
+  - With O(state=absent), a given O(gateway) or O(interface) narrows the match, as C(ip route del ... via ...) does;
+    a route with that identity going elsewhere is left alone.
 seealso:
   - module: netns.core.veth
 author:
