@@ -1,0 +1,43 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Test-only callback: writes every task result of a run as JSON to $NETNS_CORE_RESULTS."""
+
+from __future__ import annotations
+
+import json
+import os
+
+from ansible.plugins.callback import CallbackBase
+
+DOCUMENTATION = r"""
+name: netns_core_results
+type: aggregate
+short_description: write task results as JSON (netns.core integration tests only)
+description: Writes a list of task results to the file named by the environment variable NETNS_CORE_RESULTS.
+"""
+
+
+class CallbackModule(CallbackBase):
+    CALLBACK_VERSION = 2.0
+    CALLBACK_TYPE = "aggregate"
+    CALLBACK_NAME = "netns_core_results"
+    CALLBACK_NEEDS_ENABLED = True
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.results: list[dict] = []
+
+    def _record(self, result, status: str) -> None:
+        self.results.append({"task": result._task.get_name(), "status": status, **result._result})
+
+    def v2_runner_on_ok(self, result) -> None:
+        self._record(result, "ok")
+
+    def v2_runner_on_failed(self, result, ignore_errors: bool = False) -> None:
+        self._record(result, "failed")
+
+    def v2_runner_on_skipped(self, result) -> None:
+        self._record(result, "skipped")
+
+    def v2_playbook_on_stats(self, stats) -> None:
+        with open(os.environ["NETNS_CORE_RESULTS"], "w", encoding="utf-8") as handle:
+            json.dump(self.results, handle, default=str)

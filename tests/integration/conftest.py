@@ -1,0 +1,222 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Integration tests: the real modules, through the real Ansible CLI, against the real kernel.
+
+They run ONLY inside the throw-away sandbox of tests/sandbox.sh (a private network + mount namespace whose
+"host" has nothing but lo). The guard below refuses to run anywhere else.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+import yaml
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parents[1]
+BIN = Path(sys.executable).parent
+COLLECTIONS = os.environ.get("ANSIBLE_COLLECTIONS_PATH") or str(REPO / ".build" / "collections")
+
+
+def in_sandbox() -> tuple[bool, str]:
+    links = sorted(os.listdir("/sys/class/net"))
+    if links != ["lo"]:
+        return False, f"this network namespace has links {links}; the sandbox has only lo"
+    if os.environ.get("NETNS_CORE_SANDBOX") != "1":
+        return False, "NETNS_CORE_SANDBOX is not set"
+    try:
+        if os.stat("/proc/self/ns/net").st_ino == os.stat("/proc/1/ns/net").st_ino:
+            return False, "this is the machine's own network namespace"
+    except PermissionError:
+        pass  # init's namespace may be unreadable; the lo-only check above still holds
+    return True, ""
+
+
+def pytest_sessionstart(session) -> None:
+    ok, why = in_sandbox()
+    if not ok:
+        pytest.exit(f"refusing to run integration tests outside the sandbox ({why}); use: tests/sandbox.sh", 3)
+
+
+# -- running Ansible ----------------------------------------------------------------------------------------
+def sh(command: str, check: bool = True) -> str:
+    done = subprocess.run(["bash", "-c", command], capture_output=True, text=True, timeout=60)
+    if check and done.returncode != 0:
+        raise AssertionError(f"{command!r} failed ({done.returncode}): {done.stderr}{done.stdout}")
+    return done.stdout
+
+
+def play(tasks: list[dict], check: bool = False, diff: bool = True, extra: list[str] | None = None) -> list[dict]:
+    """Run `tasks` as one play on localhost; return every task's result (module result + 'status')."""
+    with tempfile.TemporaryDirectory(prefix="netns-core-it-") as tmp:
+        playbook = Path(tmp, "play.yml")
+        playbook.write_text(yaml.safe_dump([{"hosts": "localhost", "gather_facts": False, "tasks": tasks}]))
+        Path(tmp, "inventory").write_text(
+            f"localhost ansible_connection=local ansible_python_interpreter={sys.executable}\n"
+        )
+        results = Path(tmp, "results.json")
+        env = {
+            **os.environ,
+            "ANSIBLE_COLLECTIONS_PATH": COLLECTIONS,
+            "ANSIBLE_CALLBACK_PLUGINS": str(HERE / "callback_plugins"),
+            "ANSIBLE_CALLBACKS_ENABLED": "netns_core_results",
+            "ANSIBLE_NOCOLOR": "1",
+            "ANSIBLE_RETRY_FILES_ENABLED": "0",
+            "NETNS_CORE_RESULTS": str(results),
+        }
+        argv = [str(BIN / "ansible-playbook"), "-i", str(Path(tmp, "inventory")), str(playbook)]
+        argv += ["--check"] * check + ["--diff"] * diff + (extra or [])
+        done = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=300)
+        if not results.exists():
+            raise AssertionError(f"ansible-playbook produced no results:\n{done.stdout}\n{done.stderr}")
+        return json.loads(results.read_text())
+
+
+def run(module: str, args: dict, check: bool = False) -> dict:
+    """One module call; returns its result."""
+    (result,) = play([{"name": module, f"netns.core.{module}": args}], check=check)
+    return result
+
+
+# -- what the kernel holds ----------------------------------------------------------------------------------
+# operstate, carrier flags, IPv6 link-local addresses and the routes DAD adds follow the kernel's own clock
+# (a veth's carrier comes up when its peer does; DAD finishes ~1 s after an address appears), so snapshots
+# keep only what a task sets: the admin state, not the carrier.
+LINK_KEYS = ("ifname", "link_type", "mtu", "master", "link_netnsid", "address")
+ASYNC_FLAGS = {"LOWER_UP", "NO-CARRIER", "M-DOWN", "DORMANT"}
+
+
+def _stable_route(line: str) -> str | None:
+    words = [w for w in line.split() if w != "linkdown"]
+    if not words or "fe80::" in line or words[0] in ("local", "anycast", "multicast") and ":" in line:
+        return None
+    if words[0].startswith("ff00::") or words[0] == "multicast":
+        return None
+    return " ".join(words)
+
+
+def namespaces() -> list[str]:
+    return sorted(os.listdir("/run/netns"))
+
+
+def in_ns(ns: str | None, command: str) -> str:
+    return command if ns is None else f"ip netns exec {ns} {command}"
+
+
+def ns_snapshot(ns: str | None) -> dict:
+    links = []
+    for link in json.loads(sh(in_ns(ns, "ip -j -d link show"))):
+        entry = {key: link.get(key) for key in LINK_KEYS}
+        entry["flags"] = sorted(set(link.get("flags", [])) - ASYNC_FLAGS)
+        entry["kind"] = (link.get("linkinfo") or {}).get("info_kind")
+        links.append(entry)
+    addrs = {
+        item["ifname"]: sorted(
+            f"{a['local']}/{a['prefixlen']}" for a in item.get("addr_info", []) if not a["local"].startswith("fe80:")
+        )
+        for item in json.loads(sh(in_ns(ns, "ip -j addr show")))
+    }
+    routes = sh(in_ns(ns, "ip route show table all")) + sh(in_ns(ns, "ip -6 route show table all"))
+    rules = "".join(
+        re.sub(r" \[\d+:\d+\]$", "", line) + "\n"  # chain packet counters move with any packet
+        for tool in ("iptables-save", "ip6tables-save")
+        for line in sh(in_ns(ns, tool)).splitlines()
+        if not line.startswith("#")
+    )
+    sysctls = sh(in_ns(ns, "sysctl net.ipv4.ip_forward net.ipv6.conf.all.forwarding"))
+    return {
+        "links": links,
+        "addresses": addrs,
+        "routes": sorted(filter(None, map(_stable_route, routes.splitlines()))),
+        "rules": rules,
+        "sysctl": sysctls,
+    }
+
+
+def snapshot() -> dict:
+    """Everything the tests could change: the sandbox host and every named namespace."""
+    return {"namespaces": namespaces(), "host": ns_snapshot(None), **{ns: ns_snapshot(ns) for ns in namespaces()}}
+
+
+def links(ns: str | None = None) -> dict[str, dict]:
+    return {link["ifname"]: link for link in json.loads(sh(in_ns(ns, "ip -j -d link show")))}
+
+
+def addresses(ifname: str, ns: str | None = None, scope: str = "global") -> list[str]:
+    (item,) = json.loads(sh(in_ns(ns, f"ip -j addr show dev {ifname}")))
+    return sorted(f"{a['local']}/{a['prefixlen']}" for a in item["addr_info"] if a.get("scope") == scope)
+
+
+def ping(ns: str | None, address: str) -> bool:
+    return subprocess.run(["bash", "-c", in_ns(ns, f"ping -c 1 -W 2 {address}")], capture_output=True).returncode == 0
+
+
+# -- the house pattern: check -> real -> again -> check again -----------------------------------------------
+def four_steps(tasks: list[dict], verify, compare_prediction: bool = True) -> list[dict]:
+    """Run `tasks` four times and assert the house properties; returns the real run's results."""
+    before = snapshot()
+    checked = play(tasks, check=True)
+    assert all(r["status"] == "ok" for r in checked), checked
+    assert any(r["changed"] for r in checked), "check run predicted no change"
+    assert all(r["actions"] for r in checked if r["changed"]), checked
+    assert snapshot() == before, "check mode changed the kernel"
+
+    real = play(tasks)
+    assert all(r["status"] == "ok" for r in real), real
+    assert [r["changed"] for r in real] == [r["changed"] for r in checked], "check mode's 'changed' was not true"
+    for predicted, done in zip(checked, real, strict=True):
+        assert predicted["actions"] == done["actions"], "check mode announced other actions than the real run took"
+        # compare_prediction=False: a play where a task's outcome depends on what an earlier task of the same
+        # check run would create (e.g. the interface the kernel will pick for a gateway on a veth not yet made)
+        if compare_prediction:
+            assert predicted["diff"]["after"] == done["diff"]["after"], (predicted["diff"], done["diff"])
+    assert verify() is not False, "verify() returned False: the kernel does not hold what the tasks asked for"
+
+    converged = snapshot()
+    again = play(tasks)
+    assert [r["changed"] for r in again] == [False] * len(tasks), again
+    assert all(r["actions"] == [] for r in again)
+    assert snapshot() == converged, "an idempotent run changed the kernel"
+
+    checked_again = play(tasks, check=True)
+    assert [r["changed"] for r in checked_again] == [False] * len(tasks), checked_again
+    assert snapshot() == converged
+    return real
+
+
+def fails_cleanly(module: str, args: dict, *fragments: str, check: bool = False) -> dict:
+    """The task fails, its message contains every fragment, and the kernel is unchanged."""
+    before = snapshot()
+    result = run(module, args, check=check)
+    assert result["status"] == "failed", result
+    assert "Traceback" not in result.get("module_stderr", "") + str(result.get("exception", "")), result
+    for fragment in fragments:
+        assert fragment in result["msg"], (fragment, result["msg"])
+    assert snapshot() == before, "a failed task changed the kernel"
+    return result
+
+
+@pytest.fixture(autouse=True)
+def clean_sandbox():
+    """Each test starts from an empty sandbox host (only lo) and leaves it empty again."""
+    _reset()
+    yield
+    _reset()
+
+
+def _reset() -> None:
+    sh("ip -all netns delete 2>/dev/null || true; rm -f /run/netns/*", check=False)
+    for name in links():
+        if name != "lo":
+            sh(f"ip link del {name} 2>/dev/null || true", check=False)
+    for tool in ("iptables", "ip6tables"):
+        for table in ("filter", "nat", "mangle", "raw"):
+            sh(f"{tool} -w -t {table} -F; {tool} -w -t {table} -X", check=False)
+        sh(f"{tool} -w -P FORWARD ACCEPT", check=False)
+    sh("sysctl -qw net.ipv4.ip_forward=0 net.ipv6.conf.all.forwarding=0", check=False)
