@@ -36,13 +36,15 @@ export PATH := $(VENV)/bin:$(PATH)
 test: deps venv collection lint sanity unit integration
 	@echo "make test: all stages passed"
 
-# System packages, only where missing: ip (iproute2), iptables, ping, unshare (util-linux), venv support.
+# System packages, only where missing: ip (iproute2), iptables, ping, unshare (util-linux), shellcheck (for
+# ansible-test sanity), venv support.
 deps:
 	@missing=""; \
 	command -v ip >/dev/null || missing="$$missing iproute2"; \
 	command -v iptables >/dev/null || missing="$$missing iptables"; \
 	command -v ping >/dev/null || missing="$$missing iputils-ping"; \
 	command -v unshare >/dev/null || missing="$$missing util-linux"; \
+	command -v shellcheck >/dev/null || missing="$$missing shellcheck"; \
 	$(PYTHON) -c 'import ensurepip, venv' 2>/dev/null || missing="$$missing python3-venv"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing with apt:$$missing"; \

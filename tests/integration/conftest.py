@@ -46,7 +46,7 @@ def pytest_sessionstart(session) -> None:
 
 # -- running Ansible ----------------------------------------------------------------------------------------
 def sh(command: str, check: bool = True) -> str:
-    done = subprocess.run(["bash", "-c", command], capture_output=True, text=True, timeout=60)
+    done = subprocess.run(["bash", "-c", command], capture_output=True, text=True, timeout=60, check=False)
     if check and done.returncode != 0:
         raise AssertionError(f"{command!r} failed ({done.returncode}): {done.stderr}{done.stdout}")
     return done.stdout
@@ -72,7 +72,7 @@ def play(tasks: list[dict], check: bool = False, diff: bool = True, extra: list[
         }
         argv = [str(BIN / "ansible-playbook"), "-i", str(Path(tmp, "inventory")), str(playbook)]
         argv += ["--check"] * check + ["--diff"] * diff + (extra or [])
-        done = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=300)
+        done = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=300, check=False)
         if not results.exists():
             raise AssertionError(f"ansible-playbook produced no results:\n{done.stdout}\n{done.stderr}")
         return json.loads(results.read_text())
@@ -154,7 +154,8 @@ def addresses(ifname: str, ns: str | None = None, scope: str = "global") -> list
 
 
 def ping(ns: str | None, address: str) -> bool:
-    return subprocess.run(["bash", "-c", in_ns(ns, f"ping -c 1 -W 2 {address}")], capture_output=True).returncode == 0
+    command = ["bash", "-c", in_ns(ns, f"ping -c 1 -W 2 {address}")]
+    return subprocess.run(command, capture_output=True, check=False).returncode == 0
 
 
 # -- the house pattern: check -> real -> again -> check again -----------------------------------------------

@@ -174,6 +174,7 @@ def source_seen_by_the_internet(client_ns: str) -> str:
             capture_output=True,
             text=True,
             timeout=20,
+            check=False,
         )
         assert client.returncode == 0, client.stderr
         return server.stdout.readline().strip()
