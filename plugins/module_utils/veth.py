@@ -39,24 +39,16 @@ class Veth(Resource):
             )
         self.mtu = norm.positive_int(params.get("mtu"), "mtu", 68, 65535)
         self.want_ends = {
-            "end": {
-                "name": self.name,
-                "netns": self.ns,
+            side: {
+                "name": name,
+                "netns": ns,
                 "kind": "veth",
                 "mtu": self.mtu,
-                "master": norm.ifname(params.get("master"), "master"),
+                "master": norm.ifname(params.get(prefix + "master"), prefix + "master"),
                 "up": True,
-                "addresses": norm.address_list(params.get("addresses"), "addresses"),
-            },
-            "peer": {
-                "name": self.peer,
-                "netns": self.peer_ns,
-                "kind": "veth",
-                "mtu": self.mtu,
-                "master": norm.ifname(params.get("peer_master"), "peer_master"),
-                "up": True,
-                "addresses": norm.address_list(params.get("peer_addresses"), "peer_addresses"),
-            },
+                "addresses": norm.address_list(params.get(prefix + "addresses"), prefix + "addresses"),
+            }
+            for side, name, ns, prefix in (("end", self.name, self.ns, ""), ("peer", self.peer, self.peer_ns, "peer_"))
         }
 
     def label(self) -> str:
