@@ -1,14 +1,63 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 # PRIVATE to the netns.core collection: no compatibility promise outside it.
-"""Option fragments every module says the same way (documented once in doc_fragments/common.py)."""
+"""The options of every resource, said once: the single modules and netns.core.network validate with these."""
 
 from __future__ import annotations
+
+import copy
 
 NETNS = {"type": "str"}
 STATE = {"type": "str", "choices": ["present", "absent"], "default": "present"}
 ADDRESSES = {"type": "list", "elements": "str"}
 
+# Options per resource kind, without `state` (the network module has one state for everything).
+NETNS_OPTIONS = {
+    "name": {"type": "str", "required": True},
+    "loopback": {"type": "bool", "default": True},
+    "sysctl": {"type": "dict", "default": {}},
+}
+SYSCTL_OPTIONS = {
+    "name": {"type": "str", "required": True},
+    "value": {"type": "raw", "required": True},
+    "netns": NETNS,
+}
+BRIDGE_OPTIONS = {
+    "name": {"type": "str", "required": True},
+    "netns": NETNS,
+    "addresses": ADDRESSES,
+    "mtu": {"type": "int"},
+    "stp": {"type": "bool", "default": False},
+}
+VETH_OPTIONS = {
+    "name": {"type": "str", "required": True},
+    "peer": {"type": "str", "required": True},
+    "netns": NETNS,
+    "peer_netns": NETNS,
+    "addresses": ADDRESSES,
+    "peer_addresses": ADDRESSES,
+    "master": {"type": "str"},
+    "peer_master": {"type": "str"},
+    "mtu": {"type": "int"},
+}
+ROUTE_OPTIONS = {
+    "destination": {"type": "str", "required": True},
+    "gateway": {"type": "str"},
+    "interface": {"type": "str"},
+    "netns": NETNS,
+    "metric": {"type": "int"},
+    "table": {"type": "int", "default": 254},
+}
+MASQUERADE_OPTIONS = {
+    "source": {"type": "str", "required": True},
+    "netns": NETNS,
+    "out_interface": {"type": "str"},
+    "forwarding": {"type": "bool", "default": True},
+}
 
-def spec(**options: dict) -> dict:
-    """An argument_spec with the shared `netns` and `state` options added."""
-    return {"netns": dict(NETNS), "state": dict(STATE), **options}
+
+def options(kind_options: dict, with_state: bool = True) -> dict:
+    """A fresh argument_spec for one kind (AnsibleModule may mutate what it is given)."""
+    spec = copy.deepcopy(kind_options)
+    if with_state:
+        spec["state"] = dict(STATE)
+    return spec

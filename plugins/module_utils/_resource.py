@@ -127,11 +127,10 @@ def converge(session: Session, resource: Resource, check_mode: bool) -> Outcome:
         try:
             resource.apply(session, change)
         except NetnsCoreError as exc:
-            raise NetnsCoreError(half_done(exc.msg, done), applied=done) from None
+            raise NetnsCoreError(half_done(exc.msg, done), applied=done, reason=exc.msg) from None
         except (NetlinkError, OSError) as exc:
-            raise NetnsCoreError(
-                half_done(kernel_error(change.describe() + ":", exc).msg, done), applied=done
-            ) from None
+            reason = kernel_error(change.describe() + ":", exc).msg
+            raise NetnsCoreError(half_done(reason, done), applied=done, reason=reason) from None
         done.append(change.describe())
     session.invalidate(everything=True)
     after = resource.read(session)
@@ -144,6 +143,55 @@ def converge(session: Session, resource: Resource, check_mode: bool) -> Outcome:
             after=after,
         )
     return Outcome(True, before, after, actions, resource)
+
+
+@dataclass
+class Item:
+    """One object of a many-object call: where it was given (section, index) and its resource."""
+
+    section: str
+    index: int
+    resource: Resource
+
+    def where(self) -> str:
+        return f"{self.section}[{self.index}] ({self.resource.label()})"
+
+
+def converge_all(session: Session, items: list[Item], check_mode: bool, coming: set[str]) -> list[Outcome]:
+    """Converge many objects in the given order, as one change.
+
+    Everything is planned first, without touching anything, so an error anywhere (a name in the way, a
+    namespace that neither exists nor is in `coming`) stops the call before the first change. A real run
+    then converges each object in turn; a failure says which object failed and what was already applied.
+    """
+    planned = []
+    for item in items:
+        try:
+            if item.resource.desired() is not None:
+                for option, ns in item.resource.namespaces():
+                    if ns is not None and ns not in coming and not session.view(ns).exists:
+                        raise NetnsCoreError(f"{option} {ns!r} does not exist (and is not in namespaces)")
+            planned.append(converge(session, item.resource, check_mode=True))
+        except NetnsCoreError as exc:
+            raise NetnsCoreError(f"{item.where()}: {exc.msg}; nothing was changed", applied=[]) from None
+    if check_mode:
+        return planned
+    outcomes: list[Outcome] = []
+    applied: list[str] = []
+    for index, item in enumerate(items):
+        plan = planned[index]
+        if not plan.changed and item.resource.state == "absent":
+            outcomes.append(plan)  # nothing there to remove: no re-read needed
+            continue
+        try:
+            outcome = converge(session, item.resource, check_mode=False)
+        except NetnsCoreError as exc:
+            applied += list(exc.details.get("applied") or [])
+            reason = str(exc.details.get("reason") or exc.msg)
+            raise NetnsCoreError(half_done(f"{item.where()}: {reason}", applied), applied=applied) from None
+        applied += outcome.actions
+        outcomes.append(outcome)
+    return outcomes
 
 
 def half_done(msg: str, done: list[str]) -> str:
@@ -164,6 +212,15 @@ def outcome_result(outcome: Outcome) -> dict:
 
 def run_resource(module, build) -> None:
     """The body of a single-object module: validate, converge, exit_json / fail_json once."""
+
+    def work(session: Session) -> dict:
+        return outcome_result(converge(session, build(module.params, module), module.check_mode))
+
+    run_module(module, work)
+
+
+def run_module(module, work) -> None:
+    """Open one netlink session, run `work(session) -> result`, and end the module exactly once."""
     if not HAS_PYROUTE2:
         from ansible.module_utils.basic import missing_required_lib
 
@@ -171,12 +228,12 @@ def run_resource(module, build) -> None:
     session = Session()
     error: NetnsCoreError | None = None
     try:
-        outcome = converge(session, build(module.params, module), module.check_mode)
+        result = work(session)
     except NetnsCoreError as exc:
         error = exc
     finally:
         session.close()
     if error is not None:
         # outside the except block, so Ansible does not attach a traceback to a message meant for people
-        module.fail_json(msg=error.msg, **{k: v for k, v in error.details.items() if k != "errno"})
-    module.exit_json(**outcome_result(outcome))
+        module.fail_json(msg=error.msg, **{k: v for k, v in error.details.items() if k not in ("errno", "reason")})
+    module.exit_json(**result)

@@ -42,7 +42,7 @@ class Route(Resource):
         self._view = None
 
     def label(self) -> str:
-        return f"route {self.destination} table {self.table}{where(self.ns)}"
+        return f"route {self.destination} metric {self.metric} table {self.table}{where(self.ns)}"
 
     def namespaces(self) -> list[tuple[str, str]]:
         return [("netns", self.ns)]

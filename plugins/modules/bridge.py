@@ -77,19 +77,14 @@ diff:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.netns.core.plugins.module_utils._argspec import ADDRESSES, spec
+from ansible_collections.netns.core.plugins.module_utils._argspec import BRIDGE_OPTIONS, options
 from ansible_collections.netns.core.plugins.module_utils._resource import run_resource
 from ansible_collections.netns.core.plugins.module_utils.bridge import Bridge
 
 
 def main() -> None:
     module = AnsibleModule(
-        argument_spec=spec(
-            name={"type": "str", "required": True},
-            addresses=dict(ADDRESSES),
-            mtu={"type": "int"},
-            stp={"type": "bool", "default": False},
-        ),
+        argument_spec=options(BRIDGE_OPTIONS),
         supports_check_mode=True,
     )
     run_resource(module, lambda params, _module: Bridge(params))

@@ -87,18 +87,14 @@ diff:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.netns.core.plugins.module_utils._argspec import spec
+from ansible_collections.netns.core.plugins.module_utils._argspec import MASQUERADE_OPTIONS, options
 from ansible_collections.netns.core.plugins.module_utils._resource import run_resource
 from ansible_collections.netns.core.plugins.module_utils.nat import Masquerade
 
 
 def main() -> None:
     module = AnsibleModule(
-        argument_spec=spec(
-            source={"type": "str", "required": True},
-            out_interface={"type": "str"},
-            forwarding={"type": "bool", "default": True},
-        ),
+        argument_spec=options(MASQUERADE_OPTIONS),
         supports_check_mode=True,
     )
     run_resource(module, Masquerade)

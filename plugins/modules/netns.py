@@ -76,19 +76,14 @@ diff:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.netns.core.plugins.module_utils._argspec import STATE
+from ansible_collections.netns.core.plugins.module_utils._argspec import NETNS_OPTIONS, options
 from ansible_collections.netns.core.plugins.module_utils._resource import run_resource
 from ansible_collections.netns.core.plugins.module_utils.netns import Netns
 
 
 def main() -> None:
     module = AnsibleModule(
-        argument_spec={
-            "name": {"type": "str", "required": True},
-            "state": dict(STATE),
-            "loopback": {"type": "bool", "default": True},
-            "sysctl": {"type": "dict", "default": {}},
-        },
+        argument_spec=options(NETNS_OPTIONS),
         supports_check_mode=True,
     )
     run_resource(module, lambda params, _module: Netns(params))

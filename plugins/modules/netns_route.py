@@ -87,20 +87,14 @@ diff:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.netns.core.plugins.module_utils._argspec import spec
+from ansible_collections.netns.core.plugins.module_utils._argspec import ROUTE_OPTIONS, options
 from ansible_collections.netns.core.plugins.module_utils._resource import run_resource
 from ansible_collections.netns.core.plugins.module_utils.route import Route
 
 
 def main() -> None:
     module = AnsibleModule(
-        argument_spec=spec(
-            destination={"type": "str", "required": True},
-            gateway={"type": "str"},
-            interface={"type": "str"},
-            metric={"type": "int"},
-            table={"type": "int", "default": 254},
-        ),
+        argument_spec=options(ROUTE_OPTIONS),
         supports_check_mode=True,
     )
     run_resource(module, lambda params, _module: Route(params))

@@ -65,18 +65,14 @@ diff:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.netns.core.plugins.module_utils._argspec import NETNS
+from ansible_collections.netns.core.plugins.module_utils._argspec import SYSCTL_OPTIONS, options
 from ansible_collections.netns.core.plugins.module_utils._resource import run_resource
 from ansible_collections.netns.core.plugins.module_utils.sysctl import Sysctl
 
 
 def main() -> None:
     module = AnsibleModule(
-        argument_spec={
-            "name": {"type": "str", "required": True},
-            "value": {"type": "raw", "required": True},
-            "netns": dict(NETNS),
-        },
+        argument_spec=options(SYSCTL_OPTIONS, with_state=False),
         supports_check_mode=True,
     )
     run_resource(module, lambda params, _module: Sysctl(params))

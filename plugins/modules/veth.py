@@ -104,23 +104,14 @@ diff:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.netns.core.plugins.module_utils._argspec import ADDRESSES, spec
+from ansible_collections.netns.core.plugins.module_utils._argspec import VETH_OPTIONS, options
 from ansible_collections.netns.core.plugins.module_utils._resource import run_resource
 from ansible_collections.netns.core.plugins.module_utils.veth import Veth
 
 
 def main() -> None:
     module = AnsibleModule(
-        argument_spec=spec(
-            name={"type": "str", "required": True},
-            peer={"type": "str", "required": True},
-            peer_netns={"type": "str"},
-            addresses=dict(ADDRESSES),
-            peer_addresses=dict(ADDRESSES),
-            master={"type": "str"},
-            peer_master={"type": "str"},
-            mtu={"type": "int"},
-        ),
+        argument_spec=options(VETH_OPTIONS),
         supports_check_mode=True,
     )
     run_resource(module, lambda params, _module: Veth(params))

@@ -1,0 +1,102 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+# PRIVATE to the netns.core collection: no compatibility promise outside it.
+"""Many objects in one call: the same resource classes as the single modules, in dependency order."""
+
+from __future__ import annotations
+
+from ansible_collections.netns.core.plugins.module_utils._argspec import (
+    BRIDGE_OPTIONS,
+    MASQUERADE_OPTIONS,
+    NETNS_OPTIONS,
+    ROUTE_OPTIONS,
+    SYSCTL_OPTIONS,
+    VETH_OPTIONS,
+    options,
+)
+from ansible_collections.netns.core.plugins.module_utils._errors import NetnsCoreError
+from ansible_collections.netns.core.plugins.module_utils._resource import Item, Outcome
+from ansible_collections.netns.core.plugins.module_utils.bridge import Bridge
+from ansible_collections.netns.core.plugins.module_utils.nat import Masquerade
+from ansible_collections.netns.core.plugins.module_utils.netns import Netns
+from ansible_collections.netns.core.plugins.module_utils.route import Route
+from ansible_collections.netns.core.plugins.module_utils.sysctl import Sysctl
+from ansible_collections.netns.core.plugins.module_utils.veth import Veth
+
+# (section, options of the single module, how to build its resource) in the order a present run applies them
+SECTIONS = (
+    ("namespaces", NETNS_OPTIONS, lambda params, module: Netns(params)),
+    ("sysctls", SYSCTL_OPTIONS, lambda params, module: Sysctl(params)),
+    ("bridges", BRIDGE_OPTIONS, lambda params, module: Bridge(params)),
+    ("veths", VETH_OPTIONS, lambda params, module: Veth(params)),
+    ("routes", ROUTE_OPTIONS, lambda params, module: Route(params)),
+    ("masquerades", MASQUERADE_OPTIONS, Masquerade),
+)
+SECTION_NAMES = tuple(section for section, _, _ in SECTIONS)
+
+
+def validate_item(section: str, index: int, kind_options: dict, item: object) -> dict:
+    """One list item checked exactly as the single module checks its options (types, defaults, unknown keys)."""
+    from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+
+    where = f"{section}[{index}]"
+    if not isinstance(item, dict):
+        raise NetnsCoreError(f"{where}: each item must be a dict of options, got {item!r}")
+    result = ArgumentSpecValidator(options(kind_options, with_state=False)).validate(item)
+    if result.error_messages:
+        raise NetnsCoreError(f"{where}: " + "; ".join(result.error_messages))
+    return result.validated_parameters
+
+
+def build_items(params: dict, module) -> tuple[list[Item], set[str]]:
+    """Every object as an Item, in the order the state asks for; and the namespaces the call will create.
+
+    present: namespaces, sysctls, bridges, veths, routes, masquerades. absent: the reverse, sysctls left alone.
+    All validation happens here, before anything is read or changed.
+    """
+    state = params.get("state") or "present"
+    items: list[Item] = []
+    for section, kind_options, build in SECTIONS:
+        if state == "absent" and section == "sysctls":
+            continue
+        for index, raw in enumerate(params.get(section) or []):
+            checked = validate_item(section, index, kind_options, raw)
+            checked["state"] = state
+            try:
+                resource = build(checked, module)
+            except NetnsCoreError as exc:
+                raise NetnsCoreError(f"{section}[{index}]: {exc.msg}") from None
+            items.append(Item(section, index, resource))
+    if state == "absent":
+        items.reverse()
+    labels: dict[tuple[str, str], int] = {}
+    for item in items:
+        key = (item.section, item.resource.label())
+        if key in labels:
+            raise NetnsCoreError(
+                f"{item.section}[{item.index}] describes the same object as {item.section}[{labels[key]}] "
+                f"({item.resource.label()}); list each object once"
+            )
+        labels[key] = item.index
+    coming = {item.resource.name for item in items if item.section == "namespaces"} if state == "present" else set()
+    return items, coming
+
+
+def network_result(outcomes: list[Outcome], items: list[Item]) -> dict:
+    """changed, actions (every change, in order), diff before/after per section and object, and counts."""
+    before: dict[str, dict] = {}
+    after: dict[str, dict] = {}
+    summary = {section: {"objects": 0, "changed": 0} for section in SECTION_NAMES}
+    actions: list[str] = []
+    for outcome, item in zip(outcomes, items):  # noqa: B905 (equal lengths by construction; py3.9 targets)
+        label = item.resource.label()
+        before.setdefault(item.section, {})[label] = outcome.before
+        after.setdefault(item.section, {})[label] = outcome.after
+        summary[item.section]["objects"] += 1
+        summary[item.section]["changed"] += int(outcome.changed)
+        actions += outcome.actions
+    return {
+        "changed": bool(actions),
+        "actions": actions,
+        "diff": {"before": before, "after": after},
+        "summary": summary,
+    }
