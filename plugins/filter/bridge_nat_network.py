@@ -1,0 +1,185 @@
+# Copyright: netns.core contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""netns.core.bridge_nat_network: the bridge_nat role's inputs as the options of one netns.core.network call."""
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+name: bridge_nat_network
+short_description: Turn a bridge-and-NAT description into netns.core.network options
+version_added: 0.1.0
+description:
+  - Computes, deterministically, what the P(netns.core.bridge_nat#role) role builds, a bridge with the gateway
+    address, one namespace per container, a veth from each container into the bridge, addresses, default routes
+    via the gateway, and a MASQUERADE for the subnet.
+  - Containers without an address get the next free host address of the subnet, in list order, after the
+    gateway and every address given explicitly.
+  - A container without O(_input.containers[].host_interface) gets one derived from its name, stable and at most
+    15 characters (C(veth-NAME) when it fits, else a prefix of the name and a short hash of it).
+options:
+  _input:
+    description: The role's inputs, without the C(bridge_nat_) prefix.
+    type: dict
+    required: true
+    suboptions:
+      bridge:
+        description: Bridge name.
+        type: str
+        default: br0
+      subnet:
+        description: The containers' subnet (CIDR).
+        type: str
+        required: true
+      gateway:
+        description: The bridge's address; defaults to the first host address of the subnet.
+        type: str
+      containers:
+        description: List of containers (C(name), C(address), C(interface), C(host_interface)).
+        type: list
+        elements: dict
+        default: []
+      masquerade:
+        description: NAT the subnet out of the host.
+        type: bool
+        default: true
+      out_interface:
+        description: Only NAT traffic leaving through this interface.
+        type: str
+      mtu:
+        description: MTU of the bridge and every veth.
+        type: int
+"""
+
+EXAMPLES = r"""
+- name: Options of one netns.core.network call, and the addresses given out
+  ansible.builtin.set_fact:
+    plan: "{{ {'subnet': '10.98.0.0/24', 'containers': [{'name': 'web'}, {'name': 'db'}]}
+              | netns.core.bridge_nat_network }}"
+  # plan.addresses == {'web': '10.98.0.2', 'db': '10.98.0.3'}; plan.gateway == '10.98.0.1'
+"""
+
+RETURN = r"""
+_value:
+  description: C(network) (the options of M(netns.core.network) without state), C(addresses) (container name to
+    IP), C(gateway), C(prefixlen), C(host_interfaces) (container name to host-side veth name).
+  type: dict
+"""
+
+import hashlib
+import ipaddress
+
+from ansible.errors import AnsibleFilterError
+
+IFNAMSIZ = 15
+
+
+def host_interface_for(name: str) -> str:
+    """`veth-NAME` when it fits in 15 characters, else a prefix of NAME and 5 hex digits of its sha1."""
+    plain = f"veth-{name}"
+    if len(plain) <= IFNAMSIZ:
+        return plain
+    return f"v{name[:8]}-{hashlib.sha1(name.encode()).hexdigest()[:5]}"
+
+
+def _host_in(value: object, subnet: ipaddress.IPv4Network | ipaddress.IPv6Network, what: str):
+    text = str(value).strip()
+    try:
+        if "/" in text:
+            iface = ipaddress.ip_interface(text)
+            if iface.network.prefixlen != subnet.prefixlen:
+                raise AnsibleFilterError(f"{what} {value!r}: prefix length differs from the subnet {subnet}")
+            address = iface.ip
+        else:
+            address = ipaddress.ip_address(text)
+    except ValueError:
+        raise AnsibleFilterError(f"{what} {value!r} is not an IP address") from None
+    if address not in subnet:
+        raise AnsibleFilterError(f"{what} {value!r} is not in the subnet {subnet}")
+    if subnet.num_addresses > 2 and address in (subnet.network_address, subnet.broadcast_address):
+        raise AnsibleFilterError(f"{what} {value!r} is the network or broadcast address of {subnet}")
+    return address
+
+
+def bridge_nat_network(spec: dict) -> dict:
+    if not isinstance(spec, dict):
+        raise AnsibleFilterError(f"bridge_nat_network expects a dict of inputs, got {spec!r}")
+    bridge = spec.get("bridge") or "br0"
+    try:
+        subnet = ipaddress.ip_network(str(spec.get("subnet")).strip(), strict=True)
+    except ValueError as exc:
+        raise AnsibleFilterError(f"bridge_nat_subnet {spec.get('subnet')!r} is not a CIDR network ({exc})") from None
+    hosts = subnet.hosts()
+    gateway = _host_in(spec["gateway"], subnet, "bridge_nat_gateway") if spec.get("gateway") else next(hosts, None)
+    if gateway is None:
+        raise AnsibleFilterError(f"bridge_nat_subnet {subnet} has no host address for the gateway")
+    containers = list(spec.get("containers") or [])
+    taken = {gateway: "the gateway"}
+    names: set[str] = set()
+    for index, container in enumerate(containers):
+        where = f"bridge_nat_containers[{index}]"
+        if not isinstance(container, dict) or not container.get("name"):
+            raise AnsibleFilterError(f"{where}: each container needs a name, got {container!r}")
+        if container["name"] in names:
+            raise AnsibleFilterError(f"{where}: container {container['name']!r} is listed twice")
+        names.add(container["name"])
+        if container.get("address"):
+            address = _host_in(container["address"], subnet, f"{where}.address")
+            if address in taken:
+                raise AnsibleFilterError(f"{where}.address {address} is already {taken[address]}")
+            taken[address] = f"the address of {container['name']!r}"
+    addresses: dict[str, str] = {}
+    host_interfaces: dict[str, str] = {}
+    free = (host for host in subnet.hosts() if host not in taken)
+    for index, container in enumerate(containers):
+        name = container["name"]
+        if container.get("address"):
+            address = _host_in(container["address"], subnet, f"bridge_nat_containers[{index}].address")
+        else:
+            address = next(free, None)
+            if address is None:
+                raise AnsibleFilterError(f"bridge_nat_subnet {subnet} has no free address left for {name!r}")
+        addresses[name] = str(address)
+        host_interfaces[name] = container.get("host_interface") or host_interface_for(name)
+    seen: dict[str, str] = {bridge: "the bridge"}
+    for name, ifname in host_interfaces.items():
+        if ifname in seen:
+            raise AnsibleFilterError(
+                f"host_interface {ifname!r} of container {name!r} is also {seen[ifname]}; set host_interface"
+            )
+        seen[ifname] = f"the host_interface of {name!r}"
+    mtu = int(spec.get("mtu") or 0) or None
+    prefix = subnet.prefixlen
+    network = {
+        "namespaces": [{"name": c["name"]} for c in containers],
+        "bridges": [{"name": bridge, "addresses": [f"{gateway}/{prefix}"], "mtu": mtu}],
+        "veths": [
+            {
+                "name": host_interfaces[c["name"]],
+                "master": bridge,
+                "peer": c.get("interface") or "eth0",
+                "peer_netns": c["name"],
+                "peer_addresses": [f"{addresses[c['name']]}/{prefix}"],
+                "mtu": mtu,
+            }
+            for c in containers
+        ],
+        "routes": [{"netns": c["name"], "destination": "default", "gateway": str(gateway)} for c in containers],
+        "masquerades": (
+            [{"source": str(subnet), "out_interface": spec.get("out_interface") or None}]
+            if spec.get("masquerade", True)
+            else []
+        ),
+    }
+    return {
+        "network": network,
+        "addresses": addresses,
+        "gateway": str(gateway),
+        "prefixlen": prefix,
+        "host_interfaces": host_interfaces,
+    }
+
+
+class FilterModule:
+    def filters(self) -> dict:
+        return {"bridge_nat_network": bridge_nat_network}
