@@ -1,6 +1,7 @@
 # netns.core: build, lint and test the collection.
+#   make lab    build the bridge-and-NAT lab (playbooks/lab.yml) on THIS host; make lab-clean removes it
 #   make test   everything CI runs (installs what it needs on a fresh Debian/Ubuntu machine)
-#   make lint | sanity | unit | integration   one stage
+#   make lint | sanity | unit | integration | molecule   one stage
 # Integration tests run inside tests/sandbox.sh (a throw-away network + mount namespace): they never touch
 # this machine's own network.
 
@@ -31,9 +32,9 @@ export ANSIBLE_NOCOLOR := 1
 export ANSIBLE_FORCE_COLOR := 0
 export PATH := $(VENV)/bin:$(PATH)
 
-.PHONY: test deps venv collection lint ruff ansible-lint sanity unit integration clean
+.PHONY: test deps venv collection lint ruff ansible-lint sanity unit integration molecule lab lab-clean clean
 
-test: deps venv collection lint sanity unit integration
+test: deps venv collection lint sanity unit integration molecule
 	@echo "make test: all stages passed"
 
 # System packages, only where missing: ip (iproute2), iptables, ping, unshare (util-linux), shellcheck (for
@@ -91,6 +92,27 @@ unit: venv collection
 integration: deps venv collection
 	tests/sandbox.sh env PATH="$(PATH)" ANSIBLE_COLLECTIONS_PATH="$(COLLECTIONS)" \
 	  $(VENV)/bin/python -m pytest tests/integration -q
+
+# Molecule scenarios (extensions/molecule/*), each inside its own throw-away sandbox. The default driver keeps
+# its state between runs (it never destroys), so each run starts with `molecule reset`.
+molecule: deps venv collection
+	@for scenario in $$(ls extensions/molecule | grep -v '^shared$$'); do \
+	  echo "molecule test -s $$scenario (in the sandbox)"; \
+	  tests/sandbox.sh env PATH="$(PATH)" ANSIBLE_COLLECTIONS_PATH="$(COLLECTIONS)" HOME="$(TEST_HOME)" \
+	    ANSIBLE_ASYNC_DIR="$(TEST_HOME)/.ansible_async" \
+	    bash -c "molecule reset -s $$scenario >/dev/null && molecule test -s $$scenario" || exit 1; \
+	done
+
+# The lab runs on this host for real (root needed: sudo is used when you are not root).
+LAB_ARGS ?=
+ANSIBLE_LAB = $(SUDO) env PATH="$(PATH)" ANSIBLE_COLLECTIONS_PATH="$(COLLECTIONS)" ANSIBLE_NOCOLOR=1 \
+  ansible-playbook -i localhost, -c local -e ansible_python_interpreter=$(VENV)/bin/python
+
+lab: deps venv collection
+	$(ANSIBLE_LAB) playbooks/lab.yml $(LAB_ARGS)
+
+lab-clean: venv collection
+	$(ANSIBLE_LAB) playbooks/lab.yml -e lab_state=absent $(LAB_ARGS)
 
 clean:
 	rm -rf $(BUILD) $(VENV) tests/output
