@@ -105,6 +105,7 @@ class Outcome:
     after: dict | None
     actions: list[str]
     resource: Resource
+    changes: list[Change] = field(default_factory=list)
 
 
 def converge(session: Session, resource: Resource, check_mode: bool) -> Outcome:
@@ -121,7 +122,7 @@ def converge(session: Session, resource: Resource, check_mode: bool) -> Outcome:
         return Outcome(False, before, before, [], resource)
     actions = [change.describe() for change in changes]
     if check_mode:
-        return Outcome(True, before, resource.predict(before, want), actions, resource)
+        return Outcome(True, before, resource.predict(before, want), actions, resource, changes)
     done: list[str] = []
     for change in changes:
         try:
@@ -142,7 +143,7 @@ def converge(session: Session, resource: Resource, check_mode: bool) -> Outcome:
             before=before,
             after=after,
         )
-    return Outcome(True, before, after, actions, resource)
+    return Outcome(True, before, after, actions, resource, changes)
 
 
 @dataclass
@@ -165,13 +166,14 @@ def converge_all(session: Session, items: list[Item], check_mode: bool, coming: 
     then converges each object in turn; a failure says which object failed and what was already applied.
     """
     planned = []
+    promised: set[tuple] = set()
     for item in items:
         try:
             if item.resource.desired() is not None:
                 for option, ns in item.resource.namespaces():
                     if ns is not None and ns not in coming and not session.view(ns).exists:
                         raise NetnsCoreError(f"{option} {ns!r} does not exist (and is not in namespaces)")
-            planned.append(converge(session, item.resource, check_mode=True))
+            planned.append(without_promised(converge(session, item.resource, check_mode=True), promised))
         except NetnsCoreError as exc:
             raise NetnsCoreError(f"{item.where()}: {exc.msg}; nothing was changed", applied=[]) from None
     if check_mode:
@@ -192,6 +194,22 @@ def converge_all(session: Session, items: list[Item], check_mode: bool, coming: 
         applied += outcome.actions
         outcomes.append(outcome)
     return outcomes
+
+
+def without_promised(outcome: Outcome, promised: set[tuple]) -> Outcome:
+    """Drop sysctl writes an earlier object of the same call already plans (e.g. a router namespace created with
+    ip_forward=1, then a masquerade in it): the real run will find them done. Records this plan's writes."""
+    writes = [c for c in outcome.changes if c.op == "sysctl"]
+    kept = [c for c in outcome.changes if c.op != "sysctl" or _sysctl_write(c) not in promised]
+    promised.update(_sysctl_write(c) for c in writes)
+    if len(kept) == len(outcome.changes):
+        return outcome
+    after = outcome.after if kept else outcome.before
+    return Outcome(bool(kept), outcome.before, after, [c.describe() for c in kept], outcome.resource, kept)
+
+
+def _sysctl_write(change: Change) -> tuple:
+    return (change.args.get("ns"), change.args.get("key"), change.args.get("value"))
 
 
 def half_done(msg: str, done: list[str]) -> str:

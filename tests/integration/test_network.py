@@ -1,0 +1,121 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""netns.core.network: a whole set of objects in one call, planned before anything changes."""
+
+from __future__ import annotations
+
+from conftest import four_steps, links, namespaces, ping, play, run, sh, snapshot
+
+
+def containers(count: int, subnet: str = "10.98.0") -> dict:
+    names = [f"c{i}" for i in range(count)]
+    return {
+        "namespaces": [{"name": n} for n in names],
+        "bridges": [{"name": "br0", "addresses": [f"{subnet}.1/24"]}],
+        "veths": [
+            {
+                "name": f"veth-{n}",
+                "master": "br0",
+                "peer": "eth0",
+                "peer_netns": n,
+                "peer_addresses": [f"{subnet}.{i + 2}/24"],
+            }
+            for i, n in enumerate(names)
+        ],
+        "routes": [{"netns": n, "destination": "default", "gateway": f"{subnet}.1"} for n in names],
+        "masquerades": [{"source": f"{subnet}.0/24"}],
+    }
+
+
+def test_three_containers_on_a_bridge_with_nat_in_one_call():
+    task = {"netns.core.network": containers(3)}
+
+    def verify():
+        assert namespaces() == ["c0", "c1", "c2"]
+        assert {name for name, link in links().items() if link.get("master") == "br0"} == {
+            "veth-c0",
+            "veth-c1",
+            "veth-c2",
+        }
+        assert ping("c0", "10.98.0.1") and ping("c0", "10.98.0.4") and ping("c2", "10.98.0.3")
+        assert "default via 10.98.0.1 dev eth0" in sh("ip -n c1 route show default")
+        assert "netns.core masquerade 10.98.0.0/24" in sh("iptables -t nat -S POSTROUTING")
+        assert sh("cat /proc/sys/net/ipv4/ip_forward").strip() == "1"
+
+    # routes' `interface` cannot be predicted while the veth that will carry the gateway does not exist yet
+    (result,) = four_steps([task], verify, compare_prediction=False)
+    assert result["summary"]["namespaces"] == {"objects": 3, "changed": 3}
+    assert result["actions"][:2] == ["create netns c0", "bring lo up in netns c0"]
+    assert set(result["diff"]["after"]) == {"namespaces", "bridges", "veths", "routes", "masquerades"}
+
+
+def test_absent_removes_exactly_what_was_listed():
+    spec = containers(2)
+    (built,) = play([{"netns.core.network": spec}])
+    assert built["status"] == "ok" and built["changed"]
+    # things this call did not build: an unrelated namespace and link, and an untagged rule of somebody else
+    sh(
+        "ip netns add other; ip link add keep0 type veth peer name keep1;"
+        "iptables -t nat -A POSTROUTING -s 10.98.0.0/24 -j MASQUERADE"
+    )
+    task = {"netns.core.network": {**spec, "state": "absent"}}
+
+    def verify():
+        assert namespaces() == ["other"]
+        assert set(links()) == {"lo", "keep0", "keep1"}
+        rules = sh("iptables -t nat -S POSTROUTING")
+        assert "netns.core" not in rules and "-A POSTROUTING -s 10.98.0.0/24 -j MASQUERADE" in rules
+        assert sh("cat /proc/sys/net/ipv4/ip_forward").strip() == "1"  # left as it is
+
+    (result,) = four_steps([task], verify)
+    # the reverse order: rules, routes, veths, the bridge, then the namespaces
+    assert [line.split(" ")[1] for line in result["actions"][:3]] == ["rule", "rule", "rule"]
+    assert result["actions"][-2:] == ["delete netns c1", "delete netns c0"]
+    assert result["actions"].index("delete bridge br0 (its ports are released)") > result["actions"].index(
+        "delete veth pair veth-c0 <-> eth0 in netns c0"
+    )
+
+
+def test_an_error_anywhere_stops_the_call_before_the_first_change():
+    sh("ip link add veth-c1 type bridge")  # in the way of the second veth
+    before = snapshot()
+    result = run("network", containers(2))
+    assert result["status"] == "failed"
+    assert result["msg"].startswith("veths[1] (veth veth-c1 <-> eth0 in netns c1): name 'veth-c1'"), result["msg"]
+    assert "is a bridge, not a veth" in result["msg"] and result["msg"].endswith("nothing was changed")
+    assert snapshot() == before
+
+
+def test_a_namespace_neither_there_nor_listed_is_an_error_before_anything_changes():
+    spec = containers(1)
+    spec["routes"].append({"netns": "ghost", "destination": "default", "gateway": "10.98.0.1"})
+    before = snapshot()
+    for check in (False, True):
+        result = run("network", spec, check=check)
+        if not check:
+            assert result["status"] == "failed"
+            assert "routes[1]" in result["msg"] and "netns 'ghost' does not exist" in result["msg"]
+        assert snapshot() == before
+
+
+def test_item_options_are_checked_like_the_single_modules():
+    before = snapshot()
+    result = run("network", {"veths": [{"name": "a", "peer": "b", "colour": "red"}]})
+    assert result["status"] == "failed" and result["msg"].startswith("veths[0]: ")
+    assert "colour" in result["msg"]
+    result = run("network", {"bridges": [{"name": "br0", "mtu": "big"}]})
+    assert result["status"] == "failed" and "bridges[0]" in result["msg"] and "mtu" in result["msg"]
+    result = run("network", {"namespaces": [{"name": "x"}, {"name": "x"}]})
+    assert result["status"] == "failed" and "namespaces[1] describes the same object as namespaces[0]" in result["msg"]
+    result = run("network", {"veths": [{"name": "a-very-long-veth-name", "peer": "b"}]})
+    assert result["status"] == "failed" and "has 21 characters; Linux allows 15" in result["msg"]
+    assert snapshot() == before
+
+
+def test_one_hundred_containers_in_one_call():
+    task = {"netns.core.network": containers(100)}
+    (result,) = play([task])
+    assert result["status"] == "ok", result.get("msg")
+    assert len(namespaces()) == 100 and len(result["actions"]) > 500
+    assert ping("c0", "10.98.0.101") and ping("c99", "10.98.0.1")
+    (again,) = play([task])
+    assert again["status"] == "ok" and again["changed"] is False
