@@ -1,0 +1,137 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The roles' filters: deterministic addresses and names, clear refusals."""
+
+from __future__ import annotations
+
+import pytest
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.netns.core.plugins.filter.bridge_nat_network import bridge_nat_network, host_interface_for
+from ansible_collections.netns.core.plugins.filter.topology_network import topology_network
+
+
+def plan(**spec):
+    return bridge_nat_network({"subnet": "10.98.0.0/24", **spec})
+
+
+def test_addresses_in_list_order_after_gateway_and_fixed_ones():
+    result = plan(containers=[{"name": "a"}, {"name": "b", "address": "10.98.0.2"}, {"name": "c"}])
+    assert result["gateway"] == "10.98.0.1"
+    assert result["addresses"] == {"a": "10.98.0.3", "b": "10.98.0.2", "c": "10.98.0.4"}
+
+
+def test_same_input_same_plan():
+    containers = [{"name": f"n{i}"} for i in range(20)]
+    assert plan(containers=containers) == plan(containers=containers)
+
+
+def test_network_options_shape():
+    network = plan(containers=[{"name": "web", "interface": "eth1"}], mtu=1400, out_interface="up0")["network"]
+    assert network["namespaces"] == [{"name": "web"}]
+    assert network["bridges"] == [{"name": "br0", "addresses": ["10.98.0.1/24"], "mtu": 1400}]
+    assert network["veths"] == [
+        {
+            "name": "veth-web",
+            "master": "br0",
+            "peer": "eth1",
+            "peer_netns": "web",
+            "peer_addresses": ["10.98.0.2/24"],
+            "mtu": 1400,
+        }
+    ]
+    assert network["routes"] == [{"netns": "web", "destination": "default", "gateway": "10.98.0.1"}]
+    assert network["masquerades"] == [{"source": "10.98.0.0/24", "out_interface": "up0"}]
+    assert plan(containers=[], masquerade=False)["network"]["masquerades"] == []
+
+
+def test_host_interface_names_fit_and_are_stable():
+    assert host_interface_for("web") == "veth-web"
+    assert host_interface_for("abcdefghij") == "veth-abcdefghij"
+    long_one = host_interface_for("a-container-named-long")
+    assert len(long_one) == 15 and long_one.startswith("va-contai-")
+    assert long_one == host_interface_for("a-container-named-long")
+    assert host_interface_for("a-container-named-lonG") != long_one
+
+
+def test_explicit_gateway_and_ipv6():
+    result = bridge_nat_network({"subnet": "fd00:98::/64", "gateway": "fd00:98::fe", "containers": [{"name": "a"}]})
+    assert result["addresses"] == {"a": "fd00:98::1"}
+    assert result["network"]["bridges"][0]["addresses"] == ["fd00:98::fe/64"]
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        ({"subnet": "10.98.0.5/24"}, "is not a CIDR network"),
+        ({"subnet": "10.98.0.0/24", "gateway": "10.99.0.1"}, "not in the subnet"),
+        ({"subnet": "10.98.0.0/24", "containers": [{"name": "a", "address": "10.98.0.1"}]}, "already the gateway"),
+        ({"subnet": "10.98.0.0/24", "containers": [{"name": "a", "address": "10.98.0.255"}]}, "broadcast"),
+        ({"subnet": "10.98.0.0/24", "containers": [{"name": "a"}, {"name": "a"}]}, "listed twice"),
+        ({"subnet": "10.98.0.0/24", "containers": [{"address": "10.98.0.9"}]}, "needs a name"),
+        ({"subnet": "10.98.0.0/30", "containers": [{"name": "a"}, {"name": "b"}]}, "no free address left for 'b'"),
+        (
+            {
+                "subnet": "10.98.0.0/24",
+                "containers": [{"name": "a", "host_interface": "x"}, {"name": "b", "host_interface": "x"}],
+            },
+            "host_interface 'x' of container 'b' is also the host_interface of 'a'",
+        ),
+    ],
+)
+def test_refusals(spec, message):
+    with pytest.raises(AnsibleFilterError, match=message):
+        bridge_nat_network(spec)
+
+
+# -- topology ---------------------------------------------------------------------------------------------------
+def test_topology_home_network():
+    result = topology_network(
+        {
+            "nodes": [
+                {"name": "host", "sysctl": {"net.ipv4.conf.all.rp_filter": 2}},
+                {"name": "r", "forwarding": True},
+            ],
+            "bridges": [{"name": "lan0", "node": "r", "addresses": ["192.168.77.1/24"]}],
+            "links": [
+                {"endpoints": ["host:up0", "r:wan0"], "addresses": ["203.0.113.1/24", "203.0.113.2/24"], "mtu": 1400},
+                {"endpoints": ["lan0:p0", "host:v0"]},
+            ],
+            "routes": [{"node": "r", "destination": "default", "gateway": "203.0.113.1"}],
+            "masquerade": [{"node": "r", "source": "192.168.77.0/24", "out_interface": "wan0"}],
+        }
+    )
+    assert result["namespaces"] == [{"name": "r", "sysctl": {"net.ipv4.ip_forward": 1}}]
+    assert result["sysctls"] == [{"name": "net.ipv4.conf.all.rp_filter", "value": 2}]
+    assert result["bridges"] == [{"name": "lan0", "netns": "r", "addresses": ["192.168.77.1/24"], "mtu": None}]
+    assert result["veths"][0] == {
+        "name": "up0",
+        "netns": None,
+        "master": None,
+        "addresses": ["203.0.113.1/24"],
+        "peer": "wan0",
+        "peer_netns": "r",
+        "peer_master": None,
+        "peer_addresses": ["203.0.113.2/24"],
+        "mtu": 1400,
+    }
+    bridge_end = result["veths"][1]
+    assert (bridge_end["netns"], bridge_end["master"], bridge_end["addresses"]) == ("r", "lan0", None)
+    assert result["routes"] == [{"netns": "r", "destination": "default", "gateway": "203.0.113.1"}]
+    assert result["masquerades"] == [{"netns": "r", "source": "192.168.77.0/24", "out_interface": "wan0"}]
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        ({"nodes": [{"name": "a"}, {"name": "a"}]}, "listed twice"),
+        ({"nodes": [{"name": "a"}], "bridges": [{"name": "a"}]}, "has the name of another node"),
+        ({"links": [{"endpoints": ["host:x"]}]}, "must be two"),
+        ({"links": [{"endpoints": ["host:x", "nowhere"]}]}, "is not 'node:interface'"),
+        ({"links": [{"endpoints": ["host:x", "b:y"]}]}, "node 'b' is not in topology_nodes"),
+        ({"routes": [{"node": "host"}]}, "needs a destination"),
+        ({"masquerade": [{"node": "z", "source": "10.0.0.0/8"}]}, "node 'z'"),
+    ],
+)
+def test_topology_refusals(spec, message):
+    with pytest.raises(AnsibleFilterError, match=message):
+        topology_network(spec)
