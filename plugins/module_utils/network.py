@@ -31,7 +31,7 @@ SECTIONS = (
     ("routes", ROUTE_OPTIONS, lambda params, module: Route(params)),
     ("masquerades", MASQUERADE_OPTIONS, Masquerade),
 )
-SECTION_NAMES = tuple(section for section, _, _ in SECTIONS)
+SECTION_NAMES = tuple(entry[0] for entry in SECTIONS)
 
 
 def validate_item(section: str, index: int, kind_options: dict, item: object) -> dict:

@@ -14,7 +14,8 @@ description:
   - Applies many objects in one process, through the same code as the single modules (M(netns.core.netns),
     M(netns.core.sysctl), M(netns.core.bridge), M(netns.core.veth), M(netns.core.netns_route),
     M(netns.core.masquerade)). A loop of single-module tasks costs about half a second per item; this module
-    converges a 100-container network in one task.
+    converges a 100-container network in one task. The roles P(netns.core.bridge_nat#role) and
+    P(netns.core.topology#role) are built on it.
   - Each list item takes exactly the options of the corresponding single module (without O(state)), checked the
     same way (types, defaults, unknown keys refused).
   - Everything is planned before anything changes. A bad name, an interface of another kind in the way, or a
@@ -68,8 +69,6 @@ notes:
 seealso:
   - module: netns.core.veth
   - module: netns.core.bridge
-  - role: netns.core.bridge_nat
-    description: The bridge-and-NAT container network built on this module.
 author:
   - netns.core developers (@netns-core)
 """
