@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from conftest import four_steps, links, namespaces, ours, ping, play, play_file, sh, snapshot
 
@@ -109,3 +111,16 @@ def test_playbooks_build_prove_and_tear_down(playbook, state_var, proof):
     assert not any(r["changed"] for r in ours(again))
     assert namespaces() == [] and list(links()) == ["lo"]
     assert "netns.core" not in sh("iptables-save")
+
+
+def test_make_lab_and_make_lab_clean():
+    """The README's first command, exactly as a user types it (inside the sandbox, so 'this host' is the sandbox)."""
+    repo = str(Path(__file__).resolve().parents[2])
+    built = sh(f"make -s -C {repo} lab")
+    assert "lab-red -> 10.98.0.3" in built and "failed=0" in built
+    assert namespaces() == ["lab-blue", "lab-red"] and ping("lab-red", "10.98.0.3")
+    again = sh(f"make -s -C {repo} lab")
+    assert "changed=0" in again and "failed=0" in again
+    cleaned = sh(f"make -s -C {repo} lab-clean")
+    assert "failed=0" in cleaned
+    assert namespaces() == [] and list(links()) == ["lo"] and "netns.core" not in sh("iptables-save")
