@@ -82,8 +82,10 @@ class NsView:
         self.session = session
         self.ns = ns
         self._links: dict[str, Link] | None = None
-        self._addrs: dict[str, list[str]] | None = None
-        self._secondary: dict[str, set[str]] = {}
+        self._by_name: dict[str, Link | None] = {}  # single-link lookups while there is no full dump
+        self._by_index: dict[int, Link | None] = {}
+        self._addrs: dict[int, list[str]] | None = None
+        self._secondary: dict[int, set[str]] = {}
         self._routes: list[dict] | None = None
 
     @property
@@ -107,35 +109,75 @@ class NsView:
         return self._links
 
     def link(self, name: str) -> Link | None:
-        return self.links().get(name)
+        """One link by name: from the full dump when there is one, else one request (not a dump of every link:
+        a namespace with hundreds of links would be dumped again after every change)."""
+        if self._links is not None:
+            return self._links.get(name)
+        if name not in self._by_name:
+            self._remember(self._get_one(ifname=name), name=name)
+        return self._by_name[name]
 
     def link_by_index(self, index: int) -> Link | None:
-        return next((link for link in self.links().values() if link["index"] == index), None)
+        if self._links is not None:
+            return next((link for link in self._links.values() if link["index"] == index), None)
+        if index not in self._by_index:
+            self._remember(self._get_one(index=index), index=index)
+        return self._by_index[index]
+
+    def _get_one(self, **key) -> Link | None:
+        if not self.exists:
+            return None
+        try:
+            if "ifname" in key:
+                (msg,) = self.ipr.link("get", ifname=key["ifname"])
+            else:
+                (msg,) = self.ipr.get_links(key["index"])
+        except NetlinkError as exc:
+            if exc.code == errno.ENODEV:
+                return None
+            raise
+        link = parse_link(msg)
+        master_index = link.pop("master_index")
+        master = self.link_by_index(master_index) if master_index else None
+        link["master"] = master["name"] if master else None
+        return link
+
+    def _remember(self, link: Link | None, name: str | None = None, index: int | None = None) -> None:
+        if link is not None:
+            name, index = link["name"], link["index"]
+        if name is not None:
+            self._by_name[name] = link
+        if index is not None:
+            self._by_index[index] = link
 
     def addresses(self, name: str) -> list[str]:
         """Global (scope universe) addresses of one interface, canonical CIDR, sorted."""
-        if self._addrs is None:
-            self._addrs, self._secondary = {}, {}
-            if self.exists:
-                names = {link["index"]: link["name"] for link in self.links().values()}
-                for msg in self.ipr.get_addr():
-                    if msg["scope"] != RT_SCOPE_UNIVERSE:
-                        continue
-                    owner = names.get(msg["index"])
-                    address = msg.get("IFA_ADDRESS") if msg["family"] == 10 else msg.get("IFA_LOCAL")
-                    if owner is None or address is None:
-                        continue
-                    self._addrs.setdefault(owner, []).append(f"{address}/{msg['prefixlen']}")
-                    if msg["family"] == 2 and msg["flags"] & IFA_F_SECONDARY:
-                        self._secondary.setdefault(owner, set()).add(f"{address}/{msg['prefixlen']}")
-                for values in self._addrs.values():
-                    values.sort(key=address_sort_key)
-        return list(self._addrs.get(name, []))
+        return list(self._address_dump()[0].get(self._index_of(name), []))
 
     def secondaries(self, name: str) -> set[str]:
         """IPv4 addresses of `name` that the kernel lists as secondary (another address of their subnet is primary)."""
-        self.addresses(name)
-        return set(self._secondary.get(name, ()))
+        return set(self._address_dump()[1].get(self._index_of(name), ()))
+
+    def _index_of(self, name: str) -> int | None:
+        link = self.link(name)
+        return link["index"] if link else None
+
+    def _address_dump(self) -> tuple[dict[int, list[str]], dict[int, set[str]]]:
+        """One dump of the namespace's addresses, by interface index (global scope only)."""
+        if self._addrs is None:
+            self._addrs, self._secondary = {}, {}
+            if self.exists:
+                for msg in self.ipr.get_addr():
+                    address = msg.get("IFA_ADDRESS") if msg["family"] == 10 else msg.get("IFA_LOCAL")
+                    if msg["scope"] != RT_SCOPE_UNIVERSE or address is None:
+                        continue
+                    cidr = f"{address}/{msg['prefixlen']}"
+                    self._addrs.setdefault(msg["index"], []).append(cidr)
+                    if msg["family"] == 2 and msg["flags"] & IFA_F_SECONDARY:
+                        self._secondary.setdefault(msg["index"], set()).add(cidr)
+                for values in self._addrs.values():
+                    values.sort(key=address_sort_key)
+        return self._addrs, self._secondary
 
     def routes(self) -> list[dict]:
         """Unicast routes of every table, normalised: table, destination, metric, gateway, interface."""
@@ -152,6 +194,7 @@ class NsView:
 
     def invalidate(self) -> None:
         self._links = self._addrs = self._routes = None
+        self._by_name, self._by_index = {}, {}
 
 
 def parse_link(msg) -> Link:
