@@ -15,6 +15,7 @@ NETNS_OPTIONS = {
     "name": {"type": "str", "required": True},
     "loopback": {"type": "bool", "default": True},
     "sysctl": {"type": "dict", "default": {}},
+    "pid": {"type": "int"},
 }
 SYSCTL_OPTIONS = {
     "name": {"type": "str", "required": True},

@@ -33,6 +33,15 @@ options:
       - Keys not listed are left as they are.
     type: dict
     default: {}
+  pid:
+    description:
+      - Give a name to the network namespace of this running process instead of creating a new namespace, as
+        C(ip netns attach NAME PID) does; for example a Docker container started with C(--network none).
+      - Idempotent when O(name) already names that namespace; an error when it names another one or the process
+        does not exist.
+      - With O(state=absent), only the name is removed; the namespace lives on with its processes.
+    type: int
+    version_added: 0.2.0
 extends_documentation_fragment:
   - netns.core.common
   - netns.core.common.state
@@ -44,6 +53,11 @@ author:
 """
 
 EXAMPLES = r"""
+- name: Name the network namespace of a container started with --network none (its pid from docker inspect)
+  netns.core.netns:
+    name: web
+    pid: "{{ web_pid }}"
+
 - name: A namespace for a container, with lo up
   netns.core.netns:
     name: red

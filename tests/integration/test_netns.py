@@ -3,6 +3,11 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import time
+
+import pytest
 from conftest import fails_cleanly, four_steps, links, namespaces, play, run, sh, snapshot
 
 
@@ -81,3 +86,52 @@ def test_check_run_of_a_whole_play_plans_later_tasks():
 
 def test_bad_sysctl_key_refused():
     fails_cleanly("netns", {"name": "red", "sysctl": {"kernel.hostname": "x"}}, "kernel.hostname", "net.")
+
+
+@pytest.fixture
+def process_in_own_netns():
+    """A process in a network namespace of its own (as a container started with --network none)."""
+    proc = subprocess.Popen(["unshare", "--net", "sleep", "300"])
+    for _ in range(50):  # unshare execs sleep once the namespace exists
+        if os.readlink(f"/proc/{proc.pid}/ns/net") != os.readlink("/proc/self/ns/net"):
+            break
+        time.sleep(0.05)
+    yield proc.pid
+    proc.kill()
+    proc.wait()
+
+
+def test_attach_names_the_namespace_of_a_process(process_in_own_netns):
+    pid = process_in_own_netns
+    task = {"netns.core.netns": {"name": "adopted", "pid": pid}}
+
+    def verify():
+        assert namespaces() == ["adopted"]
+        assert sh(f"ip netns identify {pid}").strip() == "adopted"
+        assert "UP" in links("adopted")["lo"]["flags"]
+
+    (result,) = four_steps([task], verify)
+    namespace = os.readlink(f"/proc/{pid}/ns/net")
+    assert result["diff"]["after"]["namespace"] == namespace
+    assert result["actions"][0] == f"attach netns adopted to the network namespace of pid {pid} ({namespace})"
+
+    # the name now points at that namespace: another process's namespace under it is an error, not a change
+    other = subprocess.Popen(["unshare", "--net", "sleep", "300"])
+    try:
+        time.sleep(0.3)
+        result = fails_cleanly(
+            "netns", {"name": "adopted", "pid": other.pid}, "already names another network namespace"
+        )
+    finally:
+        other.kill()
+        other.wait()
+
+    # absent removes the name only; the process keeps its namespace
+    gone = run("netns", {"name": "adopted", "pid": pid, "state": "absent"})
+    assert gone["changed"] and namespaces() == []
+    assert os.readlink(f"/proc/{pid}/ns/net") == namespace
+
+
+def test_attach_to_a_process_that_does_not_exist():
+    fails_cleanly("netns", {"name": "ghost", "pid": 4000000}, "pid 4000000: no such process")
+    fails_cleanly("netns", {"name": "ghost", "pid": 4000000}, "pid 4000000: no such process", check=True)
