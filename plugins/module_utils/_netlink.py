@@ -209,6 +209,8 @@ def parse_link(msg) -> Link:
         master_index=msg.get("IFLA_MASTER"),
         peer_index=msg.get("IFLA_LINK") if kind == "veth" else None,
         peer_nsid=msg.get("IFLA_LINK_NETNSID") if kind == "veth" else None,
+        mac=msg.get("IFLA_ADDRESS"),
+        operstate=msg.get("IFLA_OPERSTATE"),
     )
     if kind == "bridge" and data is not None:
         link["stp"] = bool(data.get("IFLA_BR_STP_STATE"))

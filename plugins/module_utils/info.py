@@ -1,0 +1,88 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+# PRIVATE to the netns.core collection: no compatibility promise outside it.
+"""Read-only facts about namespaces: links, addresses, routes, forwarding and netns.core's tagged rules."""
+
+from __future__ import annotations
+
+from ansible_collections.netns.core.plugins.module_utils import _normalize as norm
+from ansible_collections.netns.core.plugins.module_utils._errors import NetnsCoreError
+from ansible_collections.netns.core.plugins.module_utils._iptables import TAG_PREFIX, Iptables, comment_of, parse_rules
+from ansible_collections.netns.core.plugins.module_utils._netlink import Session, list_netns, read_sysctl
+
+SCOPES = {0: "global", 200: "site", 253: "link", 254: "host", 255: "nowhere"}
+TABLES = ("nat", "filter")
+
+
+def namespace_facts(session: Session, ns: str | None, iptables: list[Iptables]) -> dict:
+    """Everything about one namespace (None = the host), as plain data."""
+    view = session.view(ns)
+    links = view.links()
+    by_index = {link["index"]: name for name, link in links.items()}
+    facts_links = {}
+    for name, link in sorted(links.items()):
+        entry = {
+            "kind": link["kind"] or ("loopback" if name == "lo" else "device"),
+            "index": link["index"],
+            "up": link["up"],
+            "operstate": link.get("operstate"),
+            "mtu": link["mtu"],
+            "mac": link.get("mac"),
+            "master": link["master"],
+        }
+        if link["kind"] == "veth" and link.get("peer_index"):
+            entry["peer"] = _peer(session, ns, link)
+        facts_links[name] = entry
+    addresses: dict[str, list[dict]] = {}
+    for msg in view.ipr.get_addr():
+        owner = by_index.get(msg["index"])
+        address = msg.get("IFA_ADDRESS") if msg["family"] == 10 else msg.get("IFA_LOCAL")
+        if owner is None or address is None:
+            continue
+        addresses.setdefault(owner, []).append(
+            {"address": f"{address}/{msg['prefixlen']}", "scope": SCOPES.get(msg["scope"], str(msg["scope"]))}
+        )
+    routes = [
+        {key: route[key] for key in ("family", "table", "destination", "gateway", "interface", "metric")}
+        for route in view.routes()
+    ]
+    rules = []
+    for tool in iptables:
+        for table in TABLES:
+            for rule in parse_rules(table, tool.run(ns, ["-t", table, "-S"])):
+                comment = comment_of(rule) or ""
+                if comment.startswith(TAG_PREFIX + " "):
+                    rules.append(
+                        {"family": 4 if tool.command == "iptables" else 6, "rule": rule.spec(), "tag": comment}
+                    )
+    return {
+        "links": facts_links,
+        "addresses": addresses,
+        "routes": routes,
+        "ip_forward": read_sysctl(session, ns, "net.ipv4.ip_forward") == "1",
+        "ipv6_forwarding": read_sysctl(session, ns, "net.ipv6.conf.all.forwarding") == "1",
+        "rules": rules,
+    }
+
+
+def _peer(session: Session, ns: str | None, link: dict) -> dict:
+    if link["peer_nsid"] is None:
+        peer_ns = ns
+    else:
+        peer_ns = session.find_by_nsid(ns, link["peer_nsid"], None)
+    if peer_ns == "?":
+        return {"netns": None, "name": None, "unnamed_namespace": True}
+    peer = session.view(peer_ns).link_by_index(link["peer_index"])
+    return {"netns": peer_ns, "name": peer["name"] if peer else None}
+
+
+def gather(session: Session, names: list[str] | None, host: bool, iptables: list[Iptables]) -> dict:
+    """netns_info for the host (when asked) and the listed namespaces (default: every one under /run/netns)."""
+    present = list_netns()
+    wanted = present if names is None else [norm.netns_name(name, "names") for name in names]
+    missing = [name for name in wanted if name not in present or not session.view(name).exists]
+    if missing:
+        raise NetnsCoreError(f"names: {', '.join(repr(n) for n in missing)} not found under /run/netns")
+    info = {"namespaces": {name: namespace_facts(session, name, iptables) for name in wanted}}
+    if host:
+        info["host"] = namespace_facts(session, None, iptables)
+    return info

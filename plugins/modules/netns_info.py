@@ -1,0 +1,106 @@
+#!/usr/bin/python
+# Copyright: netns.core contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""netns.core.netns_info: read-only facts about network namespaces."""
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: netns_info
+short_description: Facts about network namespaces, their links, addresses, routes and netns.core's NAT rules
+version_added: 0.2.0
+description:
+  - Reads, never changes or creates anything. For the host's own namespace and the named ones under C(/run/netns),
+    returns the links (kind, state, MTU, MAC, bridge, the veth peer and the namespace it lives in), the
+    addresses, the unicast routes of every table, whether IPv4 and IPv6 forwarding are on, and the iptables rules
+    netns.core tagged there.
+options:
+  names:
+    description:
+      - The namespaces to report. Omitted, every namespace under C(/run/netns).
+      - A name that does not exist is an error.
+    type: list
+    elements: str
+  host:
+    description: Report the namespace Ansible runs in too (under C(netns_info.host)).
+    type: bool
+    default: true
+extends_documentation_fragment:
+  - netns.core.common
+attributes:
+  diff_mode:
+    support: none
+  idempotent:
+    support: full
+    details: It only reads.
+notes:
+  - Tagged rules are read with C(iptables -S) and C(ip6tables -S) when those commands exist; otherwise C(rules) is
+    empty.
+seealso:
+  - module: netns.core.network
+author:
+  - netns.core developers (@netns-core)
+"""
+
+EXAMPLES = r"""
+- name: Everything about every namespace
+  netns.core.netns_info:
+  register: lab
+
+- name: Where is the other end of veth-red?
+  ansible.builtin.debug:
+    msg: "{{ lab.netns_info.host.links['veth-red'].peer }}"   # {'netns': 'red', 'name': 'eth0'}
+
+- name: Two namespaces only, without the host
+  netns.core.netns_info:
+    names: [red, blue]
+    host: false
+"""
+
+RETURN = r"""
+netns_info:
+  description: C(namespaces) (by name) and C(host), each with C(links), C(addresses), C(routes), C(ip_forward),
+    C(ipv6_forwarding) and C(rules).
+  returned: always
+  type: dict
+  sample:
+    namespaces:
+      red:
+        links:
+          eth0: {kind: veth, index: 2, up: true, operstate: UP, mtu: 1500, mac: "aa:bb:cc:00:00:02", master: null,
+                 peer: {netns: null, name: veth-red}}
+        addresses:
+          eth0: [{address: 10.98.0.2/24, scope: global}]
+        routes:
+          - {family: 4, table: 254, destination: 0.0.0.0/0, gateway: 10.98.0.1, interface: eth0, metric: 0}
+        ip_forward: false
+        ipv6_forwarding: false
+        rules: []
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.netns.core.plugins.module_utils._iptables import Iptables
+from ansible_collections.netns.core.plugins.module_utils._resource import run_module
+from ansible_collections.netns.core.plugins.module_utils.info import gather
+
+
+def main() -> None:
+    module = AnsibleModule(
+        argument_spec={"names": {"type": "list", "elements": "str"}, "host": {"type": "bool", "default": True}},
+        supports_check_mode=True,
+    )
+
+    def work(session) -> dict:
+        tools = []
+        for family, command in ((4, "iptables"), (6, "ip6tables")):
+            if module.get_bin_path(command):
+                tools.append(Iptables(module, session, family))
+        return {"changed": False, "netns_info": gather(session, module.params["names"], module.params["host"], tools)}
+
+    run_module(module, work)
+
+
+if __name__ == "__main__":
+    main()
