@@ -92,7 +92,7 @@ def test_bad_sysctl_key_refused():
 def process_in_own_netns():
     """A process in a network namespace of its own (as a container started with --network none)."""
     proc = subprocess.Popen(["unshare", "--net", "sleep", "300"])
-    for _ in range(50):  # unshare execs sleep once the namespace exists
+    for _attempt in range(50):  # unshare execs sleep once the namespace exists
         if os.readlink(f"/proc/{proc.pid}/ns/net") != os.readlink("/proc/self/ns/net"):
             break
         time.sleep(0.05)
