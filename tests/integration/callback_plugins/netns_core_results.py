@@ -27,13 +27,20 @@ class CallbackModule(CallbackBase):
         self.results: list[dict] = []
 
     def _record(self, result, status: str) -> None:
-        self.results.append({"task": result._task.get_name(), "status": status, **result._result})
+        record = dict(result._result)
+        if "status" in record:  # a module's own `status` (uri: the HTTP code) is kept as module_status
+            record["module_status"] = record["status"]
+        record.update(task=result._task.get_name(), host=result._host.get_name(), status=status)
+        self.results.append(record)
 
     def v2_runner_on_ok(self, result) -> None:
         self._record(result, "ok")
 
     def v2_runner_on_failed(self, result, ignore_errors: bool = False) -> None:
         self._record(result, "failed")
+
+    def v2_runner_on_unreachable(self, result) -> None:
+        self._record(result, "unreachable")
 
     def v2_runner_on_skipped(self, result) -> None:
         self._record(result, "skipped")
