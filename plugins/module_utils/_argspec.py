@@ -55,6 +55,14 @@ MASQUERADE_OPTIONS = {
     "forwarding": {"type": "bool", "default": True},
 }
 
+PORT_FORWARD_OPTIONS = {
+    "port": {"type": "int", "required": True},
+    "protocol": {"type": "str", "choices": ["tcp", "udp"], "default": "tcp"},
+    "destination": {"type": "str", "required": True},
+    "netns": NETNS,
+    "in_interface": {"type": "str"},
+}
+
 
 def options(kind_options: dict, with_state: bool = True) -> dict:
     """A fresh argument_spec for one kind (AnsibleModule may mutate what it is given)."""

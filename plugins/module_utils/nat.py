@@ -53,62 +53,57 @@ def rule_changes(ns: str | None, have: list[Rule], want: list[Rule]) -> list[Cha
     return changes
 
 
-class Masquerade(Resource):
-    kind = "masquerade"
+class TaggedRules(Resource):
+    """Rules carrying one netns.core tag in one namespace: read back with -S, exactly the wanted set kept.
+
+    Subclasses say which rules they want (`want_rules`) and may manage sysctls with them (`extra_*`).
+    """
+
     result_key = "rules"
 
-    def __init__(self, params: dict, module) -> None:
+    def __init__(self, params: dict, module, family: int, rule_tag: str) -> None:
         super().__init__(params)
         self.ns = norm.netns_name(params.get("netns"))
-        self.source = norm.network(params["source"], "source")
-        self.family = norm.family_of(self.source)
-        self.out_interface = norm.ifname(params.get("out_interface"), "out_interface")
-        self.forwarding = params.get("forwarding", True) is not False
-        self.tag = tag("masquerade", self.source)
-        self.forward_key = FORWARD_KEY[self.family]
-        self.iptables = Iptables(module, None, self.family)
-
-    def label(self) -> str:
-        return f"masquerade {self.source}{where(self.ns)}"
+        self.family = family
+        self.tag = rule_tag
+        self.iptables = Iptables(module, None, family)
 
     def namespaces(self) -> list[tuple[str, str]]:
         return [("netns", self.ns)]
 
-    def _want_rules(self) -> list[Rule]:
-        return masquerade_rules(self.source, self.out_interface, self.forwarding, self.tag)
+    def identity(self) -> dict:
+        raise NotImplementedError
+
+    def want_rules(self) -> list[Rule]:
+        raise NotImplementedError
+
+    def extra_read(self, session: Session) -> dict:
+        return {}
+
+    def extra_want(self) -> dict:
+        return {}
+
+    def extra_changes(self, before: dict | None, want: dict | None) -> list[Change]:
+        return []
 
     def read(self, session: Session) -> dict | None:
         self.iptables.session = session
         if not session.view(self.ns).exists:
             return None
         rules = self.iptables.tagged(self.ns, TABLES, self.tag)
-        forward = read_sysctls(session, self.ns, [self.forward_key])[self.forward_key]
+        extra = self.extra_read(session)
         if not rules and self.state == "absent":
             return None
-        return {
-            "netns": self.ns,
-            "source": self.source,
-            "rules": sorted(r.spec() for r in rules),
-            self.forward_key: forward,
-        }
+        return {**self.identity(), "rules": sorted(r.spec() for r in rules), **extra}
 
     def desired(self) -> dict | None:
         if self.state == "absent":
             return None
-        return {
-            "netns": self.ns,
-            "source": self.source,
-            "rules": sorted(r.spec() for r in self._want_rules()),
-            self.forward_key: "1" if self.forwarding else None,
-        }
+        return {**self.identity(), "rules": sorted(r.spec() for r in self.want_rules()), **self.extra_want()}
 
     def plan(self, before: dict | None, want: dict | None) -> list[Change]:
         have_rules = [Rule.from_spec(spec) for spec in (before or {}).get("rules", [])]
-        changes = rule_changes(self.ns, have_rules, self._want_rules() if want else [])
-        if want and self.forwarding:
-            have = {self.forward_key: (before or {}).get(self.forward_key)}
-            changes = sysctl_changes(self.ns, have, {self.forward_key: "1"}) + changes
-        return changes
+        return self.extra_changes(before, want) + rule_changes(self.ns, have_rules, self.want_rules() if want else [])
 
     def apply(self, session: Session, change: Change) -> None:
         self.iptables.session = session
@@ -121,3 +116,36 @@ class Masquerade(Resource):
 
     def result_extra(self, after: dict | None) -> dict:
         return {"rules": list((after or {}).get("rules", []))}
+
+
+class Masquerade(TaggedRules):
+    kind = "masquerade"
+
+    def __init__(self, params: dict, module) -> None:
+        self.source = norm.network(params["source"], "source")
+        super().__init__(params, module, norm.family_of(self.source), tag("masquerade", self.source))
+        self.out_interface = norm.ifname(params.get("out_interface"), "out_interface")
+        self.forwarding = params.get("forwarding", True) is not False
+        self.forward_key = FORWARD_KEY[self.family]
+
+    def label(self) -> str:
+        return f"masquerade {self.source}{where(self.ns)}"
+
+    def identity(self) -> dict:
+        return {"netns": self.ns, "source": self.source}
+
+    def want_rules(self) -> list[Rule]:
+        return masquerade_rules(self.source, self.out_interface, self.forwarding, self.tag)
+
+    def extra_read(self, session: Session) -> dict:
+        return {self.forward_key: read_sysctls(session, self.ns, [self.forward_key])[self.forward_key]}
+
+    def extra_want(self) -> dict:
+        return {self.forward_key: "1" if self.forwarding else None}
+
+    def extra_changes(self, before: dict | None, want: dict | None) -> list[Change]:
+        if not (want and self.forwarding):
+            return []
+        return sysctl_changes(
+            self.ns, {self.forward_key: (before or {}).get(self.forward_key)}, {self.forward_key: "1"}
+        )

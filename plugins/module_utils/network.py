@@ -8,6 +8,7 @@ from ansible_collections.netns.core.plugins.module_utils._argspec import (
     BRIDGE_OPTIONS,
     MASQUERADE_OPTIONS,
     NETNS_OPTIONS,
+    PORT_FORWARD_OPTIONS,
     ROUTE_OPTIONS,
     SYSCTL_OPTIONS,
     VETH_OPTIONS,
@@ -18,6 +19,7 @@ from ansible_collections.netns.core.plugins.module_utils._resource import Item, 
 from ansible_collections.netns.core.plugins.module_utils.bridge import Bridge
 from ansible_collections.netns.core.plugins.module_utils.nat import Masquerade
 from ansible_collections.netns.core.plugins.module_utils.netns import Netns
+from ansible_collections.netns.core.plugins.module_utils.portfwd import PortForward
 from ansible_collections.netns.core.plugins.module_utils.route import Route
 from ansible_collections.netns.core.plugins.module_utils.sysctl import Sysctl
 from ansible_collections.netns.core.plugins.module_utils.veth import Veth
@@ -30,6 +32,7 @@ SECTIONS = (
     ("veths", VETH_OPTIONS, lambda params, module: Veth(params)),
     ("routes", ROUTE_OPTIONS, lambda params, module: Route(params)),
     ("masquerades", MASQUERADE_OPTIONS, Masquerade),
+    ("port_forwards", PORT_FORWARD_OPTIONS, PortForward),
 )
 SECTION_NAMES = tuple(entry[0] for entry in SECTIONS)
 
@@ -50,7 +53,8 @@ def validate_item(section: str, index: int, kind_options: dict, item: object) ->
 def build_items(params: dict, module) -> tuple[list[Item], set[str]]:
     """Every object as an Item, in the order the state asks for; and the namespaces the call will create.
 
-    present: namespaces, sysctls, bridges, veths, routes, masquerades. absent: the reverse, sysctls left alone.
+    present: namespaces, sysctls, bridges, veths, routes, masquerades, port_forwards.
+    absent: the reverse, sysctls left alone.
     All validation happens here, before anything is read or changed.
     """
     state = params.get("state") or "present"

@@ -52,10 +52,16 @@ options:
     type: list
     elements: dict
     default: []
+  port_forwards:
+    description: Published ports (DNAT); each item takes the options of M(netns.core.port_forward).
+    type: list
+    elements: dict
+    default: []
+    version_added: 0.2.0
   state:
     description:
       - V(present) makes every listed object exist as described, applied in dependency order
-        (namespaces, sysctls, bridges, veths, routes, masquerades).
+        (namespaces, sysctls, bridges, veths, routes, masquerades, port_forwards).
       - V(absent) removes every listed object in the reverse order; sysctls are left as they are.
     type: str
     choices: [present, absent]

@@ -1,0 +1,151 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""netns.core.port_forward: a published port, proven with a real TCP listener and clients everywhere."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+from conftest import fails_cleanly, four_steps, play, run, sh
+
+# A TCP server in a namespace that answers each connection with the address it saw.
+SERVER = """
+import socket, sys
+server = socket.create_server(("0.0.0.0", int(sys.argv[1])))
+print("listening", flush=True)
+while True:
+    connection, peer = server.accept()
+    connection.sendall(peer[0].encode())
+    connection.close()
+"""
+
+
+def lab(forward_policy: str = "ACCEPT") -> None:
+    """Host with an uplink namespace (the outside world, 198.51.100.0/24) and two containers on br0."""
+    network = {
+        "namespaces": [{"name": "web"}, {"name": "peer"}, {"name": "uplink"}],
+        "bridges": [{"name": "br0", "addresses": ["10.98.0.1/24"]}],
+        "veths": [
+            {
+                "name": "veth-web",
+                "master": "br0",
+                "peer": "eth0",
+                "peer_netns": "web",
+                "peer_addresses": ["10.98.0.2/24"],
+            },
+            {
+                "name": "veth-peer",
+                "master": "br0",
+                "peer": "eth0",
+                "peer_netns": "peer",
+                "peer_addresses": ["10.98.0.3/24"],
+            },
+            {
+                "name": "up0",
+                "addresses": ["198.51.100.1/24"],
+                "peer": "eth0",
+                "peer_netns": "uplink",
+                "peer_addresses": ["198.51.100.254/24"],
+            },
+        ],
+        "routes": [
+            {"netns": "web", "destination": "default", "gateway": "10.98.0.1"},
+            {"netns": "peer", "destination": "default", "gateway": "10.98.0.1"},
+        ],
+        "masquerades": [{"source": "10.98.0.0/24", "out_interface": "up0"}],
+    }
+    (result,) = play([{"netns.core.network": network}])
+    assert result["status"] == "ok", result
+    sh(f"iptables -P FORWARD {forward_policy}")
+
+
+@pytest.fixture
+def server():
+    """Starts the server in the namespace `web` once the test has built it."""
+    started = []
+
+    def start() -> None:
+        proc = subprocess.Popen(
+            ["ip", "netns", "exec", "web", sys.executable, "-c", SERVER, "80"], stdout=subprocess.PIPE, text=True
+        )
+        started.append(proc)
+        assert proc.stdout.readline().strip() == "listening"
+
+    yield start
+    for proc in started:
+        proc.kill()
+        proc.wait()
+
+
+def connect(ns: str | None, address: str, port: int = 8080) -> str:
+    """What the server saw as the client's address, or '' when the connection failed."""
+    prefix = ["ip", "netns", "exec", ns] if ns else []
+    code = f"import socket; s = socket.create_connection(('{address}', {port}), timeout=3); print(s.recv(64).decode())"
+    done = subprocess.run(
+        [*prefix, sys.executable, "-c", code], capture_output=True, text=True, timeout=20, check=False
+    )
+    return done.stdout.strip()
+
+
+@pytest.mark.parametrize("forward_policy", ["ACCEPT", "DROP"])
+def test_published_port_from_outside_the_host_and_a_sibling(server, forward_policy):
+    lab(forward_policy)
+    server()
+    task = {"netns.core.port_forward": {"port": 8080, "destination": "10.98.0.2:80"}}
+
+    def verify():
+        assert connect("uplink", "198.51.100.1") == "198.51.100.254"  # from another machine: its own address
+        assert connect(None, "198.51.100.1") != ""  # from the host itself
+        assert connect(None, "10.98.0.1") != ""
+        assert connect("peer", "198.51.100.1") != ""  # hairpin: a sibling through the host's address
+        assert connect("peer", "10.98.0.1") != ""
+
+    assert connect("uplink", "198.51.100.1") == ""  # nothing published yet
+    (result,) = four_steps([task], verify)
+    assert all("netns.core port_forward tcp/8080" in rule for rule in result["rules"])
+    assert len(result["rules"]) == 4
+
+    gone = run("port_forward", {"port": 8080, "destination": "10.98.0.2:80", "state": "absent"})
+    assert gone["changed"] and "netns.core port_forward" not in sh("iptables-save")
+    assert "netns.core masquerade" in sh("iptables-save")  # the other tag is untouched
+    assert connect("uplink", "198.51.100.1") == ""
+
+
+def test_new_destination_replaces_the_rules_and_in_interface_limits(server):
+    lab()
+    server()
+    run("port_forward", {"port": 8080, "destination": "10.98.0.3:80"})
+    task = {"netns.core.port_forward": {"port": 8080, "destination": "10.98.0.2:80", "in_interface": "up0"}}
+
+    def verify():
+        assert connect("uplink", "198.51.100.1") == "198.51.100.254"
+        assert connect(None, "198.51.100.1") == ""  # not from the host: only what arrives on up0
+        assert "10.98.0.3" not in sh("iptables -t nat -S")
+
+    four_steps([task], verify)
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        ({"port": 0, "destination": "10.0.0.2"}, "port 0 is out of range"),
+        ({"port": 80, "destination": "10.0.0.2:99999"}, "is not a port number"),
+        ({"port": 80, "destination": "web:80"}, "'web' is not an IP address"),
+        ({"port": 80, "destination": "fd00::2]:80"}, "is not an IP address"),
+        ({"port": 80, "destination": "127.0.0.1:80"}, "cannot receive a forwarded connection"),
+        ({"port": 80, "destination": "10.0.0.2", "in_interface": "a-too-long-interface"}, "Linux allows 15"),
+        ({"port": 80, "destination": "10.0.0.2", "netns": "nowhere"}, "netns 'nowhere' does not exist"),
+    ],
+)
+def test_bad_input(args, fragment):
+    fails_cleanly("port_forward", args, fragment)
+
+
+def test_ipv6_destination_uses_ip6tables():
+    sh("ip netns add web")
+    (result,) = four_steps(
+        [{"netns.core.port_forward": {"port": 8080, "destination": "[fd00:98::2]:80"}}],
+        lambda: "--to-destination [fd00:98::2]:80" in sh("ip6tables -t nat -S PREROUTING"),
+    )
+    assert "-t nat -A OUTPUT ! -d ::1/128" in " ".join(result["rules"])
