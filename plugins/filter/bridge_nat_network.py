@@ -49,6 +49,11 @@ options:
       mtu:
         description: MTU of the bridge and every veth.
         type: int
+      port_forwards:
+        description: Published ports, C({port, protocol, container, container_port}).
+        type: list
+        elements: dict
+        default: []
 """
 
 EXAMPLES = r"""
@@ -171,6 +176,23 @@ def bridge_nat_network(spec: dict) -> dict:
             else []
         ),
     }
+    forwards = []
+    for index, forward in enumerate(spec.get("port_forwards") or []):
+        where = f"bridge_nat_port_forwards[{index}]"
+        if not isinstance(forward, dict) or not forward.get("port") or not forward.get("container"):
+            raise AnsibleFilterError(f"{where}: each port forward needs port and container, got {forward!r}")
+        if forward["container"] not in addresses:
+            raise AnsibleFilterError(f"{where}: container {forward['container']!r} is not in bridge_nat_containers")
+        address = addresses[forward["container"]]
+        target = address if subnet.version == 4 else f"[{address}]"
+        forwards.append(
+            {
+                "port": int(forward["port"]),
+                "protocol": forward.get("protocol") or "tcp",
+                "destination": f"{target}:{int(forward.get('container_port') or forward['port'])}",
+            }
+        )
+    network["port_forwards"] = forwards
     return {
         "network": network,
         "addresses": addresses,

@@ -149,3 +149,21 @@ def test_ipv6_destination_uses_ip6tables():
         lambda: "--to-destination [fd00:98::2]:80" in sh("ip6tables -t nat -S PREROUTING"),
     )
     assert "-t nat -A OUTPUT ! -d ::1/128" in " ".join(result["rules"])
+
+
+def test_bridge_nat_role_publishes_ports(server):
+    role = {
+        "ansible.builtin.include_role": {"name": "netns.core.bridge_nat"},
+        "vars": {
+            "bridge_nat_containers": [{"name": "web"}, {"name": "peer"}],
+            "bridge_nat_port_forwards": [{"port": 8080, "container": "web", "container_port": 80}],
+        },
+    }
+
+    def verify():
+        server()
+        assert connect(None, "10.98.0.1") == "10.98.0.1"  # from the host: its address on the bridge
+        assert connect("peer", "10.98.0.1") != ""  # a sibling through the gateway's address
+
+    four_steps([role], verify, compare_prediction=False)
+    assert "--to-destination 10.98.0.2:80" in sh("iptables -t nat -S PREROUTING")

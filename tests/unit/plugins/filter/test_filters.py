@@ -135,3 +135,19 @@ def test_topology_home_network():
 def test_topology_refusals(spec, message):
     with pytest.raises(AnsibleFilterError, match=message):
         topology_network(spec)
+
+
+def test_port_forwards_point_at_the_containers_addresses():
+    result = plan(
+        containers=[{"name": "web"}, {"name": "dns"}],
+        port_forwards=[
+            {"port": 8080, "container": "web", "container_port": 80},
+            {"port": 53, "protocol": "udp", "container": "dns"},
+        ],
+    )
+    assert result["network"]["port_forwards"] == [
+        {"port": 8080, "protocol": "tcp", "destination": "10.98.0.2:80"},
+        {"port": 53, "protocol": "udp", "destination": "10.98.0.3:53"},
+    ]
+    with pytest.raises(AnsibleFilterError, match="container 'db' is not in bridge_nat_containers"):
+        plan(containers=[{"name": "web"}], port_forwards=[{"port": 1, "container": "db"}])
