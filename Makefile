@@ -32,13 +32,13 @@ export ANSIBLE_NOCOLOR := 1
 export ANSIBLE_FORCE_COLOR := 0
 export PATH := $(VENV)/bin:$(PATH)
 
-.PHONY: test deps venv collection lint ruff ansible-lint sanity unit integration molecule lab lab-clean clean
+.PHONY: test deps venv collection lint ruff ansible-lint sanity unit integration molecule lab lab-clean graph clean
 
 test: deps venv collection lint sanity unit integration molecule
 	@echo "make test: all stages passed"
 
 # System packages, only where missing: ip (iproute2), iptables, ping, unshare (util-linux), shellcheck (for
-# ansible-test sanity), venv support.
+# ansible-test sanity), dot (graphviz, for make graph), venv support.
 deps:
 	@missing=""; \
 	command -v ip >/dev/null || missing="$$missing iproute2"; \
@@ -46,6 +46,7 @@ deps:
 	command -v ping >/dev/null || missing="$$missing iputils-ping"; \
 	command -v unshare >/dev/null || missing="$$missing util-linux"; \
 	command -v shellcheck >/dev/null || missing="$$missing shellcheck"; \
+	command -v dot >/dev/null || missing="$$missing graphviz"; \
 	$(PYTHON) -c 'import ensurepip, venv' 2>/dev/null || missing="$$missing python3-venv"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing with apt:$$missing"; \
@@ -113,6 +114,10 @@ lab: deps venv collection
 
 lab-clean: venv collection
 	$(ANSIBLE_LAB) playbooks/lab.yml -e lab_state=absent $(LAB_ARGS)
+
+# A picture of this host's namespaces (after make lab, the lab): build/graph/netns.{dot,svg,png}
+graph: deps venv collection
+	$(ANSIBLE_LAB) playbooks/graph.yml -e graph_dir=$(ROOT)/build/graph $(LAB_ARGS)
 
 clean:
 	rm -rf $(BUILD) $(VENV) tests/output
