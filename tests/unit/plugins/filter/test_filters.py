@@ -151,3 +151,39 @@ def test_port_forwards_point_at_the_containers_addresses():
     ]
     with pytest.raises(AnsibleFilterError, match="container 'db' is not in bridge_nat_containers"):
         plan(containers=[{"name": "web"}], port_forwards=[{"port": 1, "container": "db"}])
+
+
+def test_netns_info_dot_draws_each_veth_once_and_the_notes():
+    from ansible_collections.netns.core.plugins.filter.netns_info_dot import netns_info_dot
+
+    veth = {"kind": "veth", "up": True}
+    info = {
+        "host": {
+            "links": {
+                "lo": {"kind": "loopback", "up": True},
+                "br0": {"kind": "bridge", "up": True},
+                "veth-a": {**veth, "master": "br0", "peer": {"netns": "a", "name": "eth0"}},
+            },
+            "addresses": {
+                "br0": [{"address": "10.0.0.1/24", "scope": "global"}, {"address": "fe80::1/64", "scope": "link"}]
+            },
+            "ip_forward": True,
+            "rules": [
+                {"tag": "netns.core masquerade 10.0.0.0/24", "rule": "-t nat -A POSTROUTING ..."},
+                {
+                    "tag": "netns.core port_forward tcp/80",
+                    "rule": "-t nat -A PREROUTING -j DNAT --to-destination 10.0.0.2:8080",
+                },
+            ],
+        },
+        "namespaces": {"a": {"links": {"eth0": {**veth, "peer": {"netns": None, "name": "veth-a"}}}, "rules": []}},
+    }
+    dot = netns_info_dot(info)
+    assert dot.startswith("graph netns {") and dot.rstrip().endswith("}")
+    assert dot.count("[penwidth=2]") == 1  # one line per pair, though both ends list their peer
+    assert '"host/veth-a" -- "host/br0" [style=dashed];' in dot
+    assert 'label="br0\\n10.0.0.1/24", shape=box3d' in dot and "fe80" not in dot
+    assert "ip_forward on\\nNAT out: 10.0.0.0/24\\npublished tcp/80 -> 10.0.0.2:8080" in dot
+    assert '"host/lo"' not in dot
+    with pytest.raises(AnsibleFilterError):
+        netns_info_dot({"links": {}})
