@@ -116,10 +116,10 @@ CONFIG_OPS = frozenset({"set_mtu", "set_master", "del_address", "add_address", "
 
 
 def index_of(session: Session, ns: str | None, name: str, option: str = "interface") -> int:
-    found = session.ipr(ns).link_lookup(ifname=name)
-    if not found:
+    index = session.view(ns).index(name)
+    if index is None:
         raise NetnsCoreError(f"{option} {name!r} does not exist{where(ns) or ' in the host namespace'}")
-    return found[0]
+    return index
 
 
 def apply_config(session: Session, change: Change) -> None:
@@ -143,7 +143,7 @@ def apply_config(session: Session, change: Change) -> None:
         ipr.link("set", index=index, state="up")
     else:
         raise NetnsCoreError(f"internal error: unknown interface change {change.op}")
-    session.invalidate(ns)
+    session.invalidate(ns, indexes=False)
 
 
 def require_bridge(view: NsView, master: str | None, option: str, check_mode: bool) -> None:

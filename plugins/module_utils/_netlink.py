@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import errno
 import os
 from collections.abc import Iterator
@@ -24,6 +25,14 @@ IFF_UP = 0x1
 RT_SCOPE_UNIVERSE = 0
 IFA_F_SECONDARY = 0x01
 RTN_UNICAST = 1
+CLONE_NEWNET = 0x40000000
+NSID_NOT_ASSIGNED = 2**31 - 1  # anything from here up means "no id" (-1 as u32 is 2**32 - 1)
+
+
+def libc_unshare(flags: int) -> int:
+    """unshare(2) of this thread (os.unshare needs Python 3.12). CDLL(None): libc is already loaded."""
+    return ctypes.CDLL(None, use_errno=True).unshare(flags)
+
 
 CAUSES = {
     errno.EPERM: "needs root (CAP_NET_ADMIN)",
@@ -84,9 +93,9 @@ class NsView:
         self._links: dict[str, Link] | None = None
         self._by_name: dict[str, Link | None] = {}  # single-link lookups while there is no full dump
         self._by_index: dict[int, Link | None] = {}
-        self._addrs: dict[int, list[str]] | None = None
-        self._secondary: dict[int, set[str]] = {}
-        self._routes: list[dict] | None = None
+        self._indexes: dict[str, int] = {}  # name -> index, kept while no link is deleted, moved or renamed
+        self._addrs: dict[int, tuple[list[str], set[str]]] = {}  # by interface index
+        self._routes: dict[int, list[dict]] = {}  # by family
 
     @property
     def exists(self) -> bool:
@@ -103,6 +112,7 @@ class NsView:
                 for msg in self.ipr.get_links():
                     link = parse_link(msg)
                     self._links[link["name"]] = link
+                    self._indexes[link["name"]] = link["index"]
                 by_index = {link["index"]: link["name"] for link in self._links.values()}
                 for link in self._links.values():
                     link["master"] = by_index.get(link.pop("master_index"))
@@ -145,6 +155,7 @@ class NsView:
     def _remember(self, link: Link | None, name: str | None = None, index: int | None = None) -> None:
         if link is not None:
             name, index = link["name"], link["index"]
+            self._indexes[name] = index
         if name is not None:
             self._by_name[name] = link
         if index is not None:
@@ -152,49 +163,77 @@ class NsView:
 
     def addresses(self, name: str) -> list[str]:
         """Global (scope universe) addresses of one interface, canonical CIDR, sorted."""
-        return list(self._address_dump()[0].get(self._index_of(name), []))
+        return list(self._addresses_of(self.index(name))[0])
 
     def secondaries(self, name: str) -> set[str]:
         """IPv4 addresses of `name` that the kernel lists as secondary (another address of their subnet is primary)."""
-        return set(self._address_dump()[1].get(self._index_of(name), ()))
+        return set(self._addresses_of(self.index(name))[1])
 
-    def _index_of(self, name: str) -> int | None:
-        link = self.link(name)
-        return link["index"] if link else None
+    def index(self, name: str) -> int | None:
+        if name not in self._indexes:
+            link = self.link(name)
+            return link["index"] if link else None
+        return self._indexes[name]
 
-    def _address_dump(self) -> tuple[dict[int, list[str]], dict[int, set[str]]]:
-        """One dump of the namespace's addresses, by interface index (global scope only)."""
-        if self._addrs is None:
-            self._addrs, self._secondary = {}, {}
-            if self.exists:
-                for msg in self.ipr.get_addr():
-                    address = msg.get("IFA_ADDRESS") if msg["family"] == 10 else msg.get("IFA_LOCAL")
-                    if msg["scope"] != RT_SCOPE_UNIVERSE or address is None:
-                        continue
-                    cidr = f"{address}/{msg['prefixlen']}"
-                    self._addrs.setdefault(msg["index"], []).append(cidr)
-                    if msg["family"] == 2 and msg["flags"] & IFA_F_SECONDARY:
-                        self._secondary.setdefault(msg["index"], set()).add(cidr)
-                for values in self._addrs.values():
-                    values.sort(key=address_sort_key)
-        return self._addrs, self._secondary
+    def _addresses_of(self, index: int | None) -> tuple[list[str], set[str]]:
+        """The addresses of one interface.
 
-    def routes(self) -> list[dict]:
-        """Unicast routes of every table, normalised: table, destination, metric, gateway, interface."""
-        if self._routes is None:
-            self._routes = []
-            if self.exists:
-                names = {link["index"]: link["name"] for link in self.links().values()}
-                for family in (2, 10):
-                    for msg in self.ipr.get_routes(family=family):
-                        route = parse_route(msg, names)
+        In the host (where hundreds of veth ends may sit) the kernel is asked for that interface alone: a
+        strict-checking socket makes it filter the dump by index, so one request costs the same with 3 or 300
+        interfaces. A container's namespace holds a few links: one plain dump answers for all of them.
+        """
+        if index is None or not self.exists:
+            return [], set()
+        if index not in self._addrs:
+            if self.ns is None:
+                strict = self.session.ipr(None, strict=True)
+                self._store_addresses(strict.addr("dump", index=index, dump_filter=lambda m: m["index"] == index))
+                self._addrs.setdefault(index, ([], set()))
+            else:
+                self._store_addresses(self.ipr.get_addr())
+        return self._addrs.get(index) or ([], set())
+
+    def _store_addresses(self, messages) -> None:
+        found: dict[int, tuple[list[str], set[str]]] = {}
+        for msg in messages:
+            address = msg.get("IFA_ADDRESS") if msg["family"] == 10 else msg.get("IFA_LOCAL")
+            if msg["scope"] != RT_SCOPE_UNIVERSE or address is None:
+                continue
+            cidr = f"{address}/{msg['prefixlen']}"
+            addresses, secondary = found.setdefault(msg["index"], ([], set()))
+            addresses.append(cidr)
+            if msg["family"] == 2 and msg["flags"] & IFA_F_SECONDARY:
+                secondary.add(cidr)
+        for addresses, _ in found.values():
+            addresses.sort(key=address_sort_key)
+        self._addrs.update(found)
+
+    def routes(self, family: int | None = None) -> list[dict]:
+        """Unicast routes of every table (of one family: 4 or 6, or both), normalised: table, destination, metric,
+        gateway, interface. Interface names come from single-link lookups, not a dump of every link."""
+        result: list[dict] = []
+        for fam in (4, 6) if family is None else (family,):
+            if fam not in self._routes:
+                self._routes[fam] = []
+                if self.exists:
+                    for msg in self.ipr.get_routes(family=2 if fam == 4 else 10):
+                        route = parse_route(msg, self._name_of)
                         if route is not None:
-                            self._routes.append(route)
-        return self._routes
+                            self._routes[fam].append(route)
+            result += self._routes[fam]
+        return result
 
-    def invalidate(self) -> None:
-        self._links = self._addrs = self._routes = None
-        self._by_name, self._by_index = {}, {}
+    def _name_of(self, index: int | None) -> str | None:
+        link = self.link_by_index(index) if index else None
+        return link["name"] if link else None
+
+    def invalidate(self, indexes: bool = True) -> None:
+        """Forget what was read. indexes=False keeps the name -> index map: for changes that neither delete,
+        move nor rename a link (an address, a master, up, mtu, a new link under a name that was free)."""
+        self._links = None
+        self._by_name, self._by_index, self._addrs, self._routes = {}, {}, {}, {}
+        if indexes:
+            self._indexes = {}
 
 
 def parse_link(msg) -> Link:
@@ -217,7 +256,7 @@ def parse_link(msg) -> Link:
     return link
 
 
-def parse_route(msg, names: dict[int, str]) -> dict | None:
+def parse_route(msg, name_of) -> dict | None:
     if msg["type"] != RTN_UNICAST:
         return None
     family = 4 if msg["family"] == 2 else 6
@@ -232,7 +271,7 @@ def parse_route(msg, names: dict[int, str]) -> dict | None:
         "destination": f"{dst}/{msg['dst_len']}",
         "metric": metric,
         "gateway": msg.get("RTA_GATEWAY"),
-        "interface": names.get(msg.get("RTA_OIF")),
+        "interface": name_of(msg.get("RTA_OIF")),
         "proto": msg["proto"],
     }
 
@@ -242,8 +281,9 @@ class Session:
 
     def __init__(self) -> None:
         self._home_fd: int | None = None
-        self._sockets: dict[str | None, object] = {}
+        self._sockets: dict[tuple[str | None, bool], object] = {}
         self._views: dict[str | None, NsView] = {}
+        self._nsids: dict[tuple[str | None, str | None], int] = {}
 
     # -- namespaces ----------------------------------------------------------------------------------------
     @property
@@ -274,34 +314,58 @@ class Session:
         finally:
             pyroute2_netns.setns(home)
 
-    def ipr(self, ns: str | None):
-        if ns not in self._sockets:
+    def ipr(self, ns: str | None, strict: bool = False):
+        """The netlink socket of `ns`. A strict one (NETLINK_GET_STRICT_CHK) lets the kernel filter dumps, but
+        refuses some requests (RTM_GETNSID), so it is a second socket, used for per-interface address dumps."""
+        key = (ns, strict)
+        if key not in self._sockets:
             with self.inside(ns):
                 try:
-                    self._sockets[ns] = IPRoute()
+                    self._sockets[key] = IPRoute(strict_check=strict)
                 except OSError as exc:
                     raise kernel_error(f"opening netlink in netns {ns or 'host'!r}", exc) from None
-        return self._sockets[ns]
+        return self._sockets[key]
+
+    def create_netns(self, name: str) -> None:
+        """Create a named namespace in this process, as `ip netns add` does: unshare a new network namespace in
+        this thread, bind-mount it on /run/netns/NAME, and go home. (pyroute2's netns.create forks a helper
+        process for each namespace, several times slower.)"""
+        home = self.home_fd
+        if libc_unshare(CLONE_NEWNET) != 0:
+            code = ctypes.get_errno()
+            raise kernel_error(f"creating netns {name!r}:", OSError(code, os.strerror(code)))
+        try:
+            pyroute2_netns.attach(name, "thread-self")
+        except OSError:
+            if netns_status(name) == "stale":
+                os.unlink(netns_path(name))  # the mount failed: leave no empty file behind
+            raise
+        finally:
+            pyroute2_netns.setns(home)
 
     def view(self, ns: str | None) -> NsView:
         if ns not in self._views:
             self._views[ns] = NsView(self, ns)
         return self._views[ns]
 
-    def invalidate(self, ns: str | None = None, everything: bool = False) -> None:
+    def invalidate(self, ns: str | None = None, everything: bool = False, indexes: bool = True) -> None:
         for key, view in self._views.items():
             if everything or key == ns:
-                view.invalidate()
+                view.invalidate(indexes)
 
     def forget(self, ns: str) -> None:
-        """Drop the socket and cache of a namespace that was deleted."""
-        sock = self._sockets.pop(ns, None)
-        if sock is not None:
-            sock.close()
+        """Drop the sockets and caches of a namespace that is being deleted (its nsids die with it)."""
+        for strict in (False, True):
+            sock = self._sockets.pop((ns, strict), None)
+            if sock is not None:
+                sock.close()
         self._views.pop(ns, None)
+        self._nsids = {key: nsid for key, nsid in self._nsids.items() if ns not in key}
 
     def nsid_of(self, ns: str | None, other: str | None) -> int | None:
         """The id under which namespace `other` (None = the host) is known inside `ns`, if it has one."""
+        if (ns, other) in self._nsids:
+            return self._nsids[(ns, other)]
         if other is not None and netns_status(other) != "present":
             return None
         fd = self.home_fd if other is None else os.open(netns_path(other), os.O_RDONLY)
@@ -313,7 +377,10 @@ class Session:
             if other is not None:
                 os.close(fd)
         nsid = answer.get("nsid") if isinstance(answer, dict) else None
-        return nsid if nsid is not None and nsid >= 0 else None
+        if nsid is None or not 0 <= nsid < NSID_NOT_ASSIGNED:
+            return None  # not assigned yet (the kernel says -1, read as 2**32 - 1): may be assigned later
+        self._nsids[(ns, other)] = nsid  # an assigned id lasts as long as both namespaces
+        return nsid
 
     def find_by_nsid(self, ns: str | None, nsid: int, expected: str | None) -> str | None:
         """Name of the namespace known as `nsid` inside `ns` (None = the host); '?' when it has no name.

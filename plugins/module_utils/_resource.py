@@ -43,6 +43,10 @@ class Resource:
     kind = "object"
     #: name of the key in the module result that repeats the `after` state (e.g. "rules"); optional
     result_key: str | None = None
+    #: whether another object of the same network call can bring this one into being (a connected route comes
+    #: with an address; masquerade and port_forward share FORWARD rules). If not, an object a call's plan found
+    #: absent is still absent when its turn comes, and is not read again.
+    reread_absent = False
 
     def __init__(self, params: dict) -> None:
         self.params = params
@@ -68,6 +72,10 @@ class Resource:
     def namespaces(self) -> list[tuple[str, str]]:
         """(option, namespace) pairs that must exist for a real run of state=present."""
         return []
+
+    def touched(self) -> set[str | None]:
+        """The namespaces whose cached reads a change of this object makes stale (None = the host)."""
+        return {ns for _, ns in self.namespaces()} or {None}
 
     def validate_live(self, session: Session, before: dict | None, want: dict | None, check_mode: bool) -> None:
         """Checks against the live system that need the kernel (e.g. a master that is not a bridge).
@@ -108,14 +116,17 @@ class Outcome:
     changes: list[Change] = field(default_factory=list)
 
 
-def converge(session: Session, resource: Resource, check_mode: bool) -> Outcome:
-    """Read, plan, and (unless check mode) apply and verify one resource."""
+def converge(session: Session, resource: Resource, check_mode: bool, absent: bool = False) -> Outcome:
+    """Read, plan, and (unless check mode) apply and verify one resource.
+
+    absent=True: the caller knows the object does not exist (it planned it a moment ago), so it is not read.
+    """
     want = resource.desired()
     if want is not None and not check_mode:
         for option, ns in resource.namespaces():
             if ns is not None and not session.view(ns).exists:
                 raise NetnsCoreError(f"{option} {ns!r} does not exist")
-    before = resource.read(session)
+    before = None if absent else resource.read(session)
     resource.validate_live(session, before, want, check_mode)
     changes = resource.plan(before, want)
     if not changes:
@@ -133,7 +144,8 @@ def converge(session: Session, resource: Resource, check_mode: bool) -> Outcome:
             reason = kernel_error(change.describe() + ":", exc).msg
             raise NetnsCoreError(half_done(reason, done), applied=done, reason=reason) from None
         done.append(change.describe())
-    session.invalidate(everything=True)
+    for ns in resource.touched():
+        session.invalidate(ns, indexes=False)
     after = resource.read(session)
     leftover = resource.plan(after, want)
     if leftover:
@@ -182,11 +194,13 @@ def converge_all(session: Session, items: list[Item], check_mode: bool, coming: 
     applied: list[str] = []
     for index, item in enumerate(items):
         plan = planned[index]
-        if not plan.changed and item.resource.state == "absent":
-            outcomes.append(plan)  # nothing there to remove: no re-read needed
+        if not plan.changed and (item.resource.state == "absent" or not applied):
+            # nothing there to remove, or nothing changed since the plan read it: no second read
+            outcomes.append(plan)
             continue
+        absent = plan.before is None and not item.resource.reread_absent
         try:
-            outcome = converge(session, item.resource, check_mode=False)
+            outcome = converge(session, item.resource, check_mode=False, absent=absent)
         except NetnsCoreError as exc:
             applied += list(exc.details.get("applied") or [])
             reason = str(exc.details.get("reason") or exc.msg)

@@ -108,4 +108,4 @@ class Bridge(Resource):
         elif change.op in CONFIG_OPS:
             apply_config(session, change)
             return
-        session.invalidate(self.ns)
+        session.invalidate(self.ns, indexes=change.op == "delete")

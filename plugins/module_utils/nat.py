@@ -60,6 +60,7 @@ class TaggedRules(Resource):
     """
 
     result_key = "rules"
+    reread_absent = True  # masquerade and port_forward in one namespace share FORWARD accepts
 
     def __init__(self, params: dict, module, family: int, rule_tag: str) -> None:
         super().__init__(params)

@@ -38,6 +38,9 @@ class Netns(Resource):
     def label(self) -> str:
         return f"netns {self.name}"
 
+    def touched(self) -> set[str | None]:
+        return {self.name}
+
     def read(self, session: Session) -> dict | None:
         status = netns_status(self.name)
         if status == "absent":
@@ -128,7 +131,7 @@ class Netns(Resource):
 
     def apply(self, session: Session, change: Change) -> None:
         if change.op == "create":
-            pyroute2_netns.create(self.name)
+            session.create_netns(self.name)
         elif change.op == "attach":
             try:
                 pyroute2_netns.attach(self.name, change.args["pid"])
@@ -146,4 +149,4 @@ class Netns(Resource):
             ipr.link("set", index=ipr.link_lookup(ifname=LOOPBACK)[0], state="up" if change.args["up"] else "down")
         elif change.op == "sysctl":
             apply_sysctl(session, change)
-        session.invalidate(self.name)
+        session.invalidate(self.name, indexes=change.op != "loopback")

@@ -21,6 +21,7 @@ DEFAULT_METRIC = {4: 0, 6: 1024}
 
 class Route(Resource):
     kind = "route"
+    reread_absent = True  # the kernel adds connected routes with addresses
 
     def __init__(self, params: dict) -> None:
         super().__init__(params)
@@ -52,7 +53,7 @@ class Route(Resource):
 
     def read(self, session: Session) -> dict | None:
         self._view = session.view(self.ns)
-        for route in self._view.routes():
+        for route in self._view.routes(self.family):
             if (route["family"], route["table"], route["destination"], route["metric"]) == (
                 self.family,
                 self.table,
@@ -76,7 +77,7 @@ class Route(Resource):
 
     def _connected_interface(self, gateway: str) -> str | None:
         address = ipaddress.ip_address(gateway)
-        for route in self._view.routes() if self._view is not None else []:
+        for route in self._view.routes(self.family) if self._view is not None else []:
             if route["gateway"] is None and route["interface"] and route["table"] == norm.MAIN_TABLE:
                 if address in ipaddress.ip_network(route["destination"]) and route["destination"] != "::/0":
                     return route["interface"]
@@ -144,4 +145,4 @@ class Route(Resource):
         elif change.op == "delete":
             # any scope and protocol: the route we read is the one to go, whoever made it (as `ip route del`)
             ipr.route("del", scope=RT_SCOPE_NOWHERE, **self._request(session, change.args["route"]))
-        session.invalidate(self.ns)
+        session.invalidate(self.ns, indexes=False)

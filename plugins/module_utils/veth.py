@@ -182,8 +182,8 @@ class Veth(Resource):
             if self.mtu:
                 extra["mtu"] = peer["mtu"] = self.mtu
             session.ipr(self.ns).link("add", ifname=self.name, kind="veth", peer=peer, **extra)
-            session.invalidate(self.ns)
-            session.invalidate(self.peer_ns)
+            session.invalidate(self.ns, indexes=False)
+            session.invalidate(self.peer_ns, indexes=False)
         elif change.op == "move":
             ns = change.args["ns"]
             session.ipr(ns).link(

@@ -30,7 +30,7 @@ class FakeSession:
     def view(self, ns):
         return FakeView(ns is None or ns in self.namespaces)
 
-    def invalidate(self, ns=None, everything=False):
+    def invalidate(self, ns=None, everything=False, indexes=True):
         self.invalidated += 1
 
 
@@ -120,3 +120,35 @@ def test_merge_wanted_keeps_what_is_untouched():
     target = {"mtu": 1500, "addresses": ["10.0.0.1/24"], "end": {"up": False, "master": "br0"}}
     merge_wanted(target, {"mtu": None, "addresses": [], "end": {"up": True, "master": None}, "new": None})
     assert target == {"mtu": 1500, "addresses": [], "end": {"up": True, "master": "br0"}, "new": None}
+
+
+class ReadCounting(Counter):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.reads = 0
+
+    def read(self, session):
+        self.reads += 1
+        return super().read(session)
+
+
+def test_converge_all_reads_once_when_nothing_changes():
+    from ansible_collections.netns.core.plugins.module_utils._resource import Item, converge_all
+
+    items = [Item("counters", i, ReadCounting({"a": 1}, {"a": 1})) for i in range(3)]
+    outcomes = converge_all(FakeSession(), items, check_mode=False, coming=set())
+    assert not any(o.changed for o in outcomes)
+    assert [item.resource.reads for item in items] == [1, 1, 1]  # the plan's read answers the real run too
+
+
+def test_converge_all_does_not_read_again_what_its_plan_found_absent():
+    from ansible_collections.netns.core.plugins.module_utils._resource import Item, converge_all
+
+    first = ReadCounting({}, {"a": 1})  # absent (reads as None), created by this call
+    second = ReadCounting({}, {"b": 1})
+    second.reread_absent = True  # a kind that another object of the call may bring into being
+    outcomes = converge_all(FakeSession(), [Item("x", 0, first), Item("x", 1, second)], False, set())
+    assert [o.changed for o in outcomes] == [True, True]
+    assert first.reads == 2  # the plan's read, and the verification after applying
+    assert second.reads == 3  # plan, read again before applying, verification
+    assert first.world == {"a": 1} and second.world == {"b": 1}
