@@ -32,7 +32,7 @@ export ANSIBLE_NOCOLOR := 1
 export ANSIBLE_FORCE_COLOR := 0
 export PATH := $(VENV)/bin:$(PATH)
 
-.PHONY: test deps venv collection lint ruff ansible-lint sanity unit integration molecule lab lab-clean graph clean
+.PHONY: test deps venv collection lint ruff ansible-lint sanity unit integration molecule lab lab-clean graph clean bench bench-deps bench-report
 
 test: deps venv collection lint sanity unit integration molecule
 	@echo "make test: all stages passed"
@@ -118,6 +118,26 @@ lab-clean: venv collection
 # A picture of this host's namespaces (after make lab, the lab): build/graph/netns.{dot,svg,png}
 graph: deps venv collection
 	$(ANSIBLE_LAB) playbooks/graph.yml -e graph_dir=$(ROOT)/build/graph $(LAB_ARGS)
+
+# Speed against the alternatives (benchmarks/README.md); not part of make test. Each trial in its own sandbox.
+#   make bench BENCH_ARGS="--runs 5 --slow-max-n 100 --slow-runs 2"
+BENCH_ARGS ?=
+BENCH_COLLECTIONS := $(BUILD)/bench-collections
+bench: deps venv collection bench-deps
+	$(VENV)/bin/python benchmarks/bench.py run $(BENCH_ARGS)
+
+bench-report: venv bench-deps
+	$(VENV)/bin/python benchmarks/bench.py report
+
+# matplotlib for the plot; community.general (for its ip_netns module) from the `ansible` wheel on PyPI
+bench-deps: $(BENCH_COLLECTIONS)/.stamp
+
+$(BENCH_COLLECTIONS)/.stamp: benchmarks/requirements.txt $(VENV)/.stamp
+	$(VENV)/bin/python -m pip install -q --disable-pip-version-check -r benchmarks/requirements.txt
+	$(VENV)/bin/python -m pip download -q --disable-pip-version-check --no-deps -d $(BUILD)/wheels 'ansible>=12,<13'
+	$(VENV)/bin/python benchmarks/unpack_collection.py "$$(ls $(BUILD)/wheels/ansible-12.*.whl | tail -n 1)" \
+	  community.general $(BENCH_COLLECTIONS)
+	@touch $@
 
 clean:
 	rm -rf $(BUILD) $(VENV) tests/output
