@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Speed of netns.core against the alternatives: whole `ansible-playbook` wall time, inside the sandbox.
 
@@ -247,7 +246,7 @@ def clean(iptables_baseline: str) -> None:
     subprocess.run(["iptables-restore", "-w"], input=iptables_baseline, text=True, check=True)
     with open("/proc/sys/net/ipv4/ip_forward", "w", encoding="ascii") as out:
         out.write("0")
-    for _ in range(200):  # host ends of the veths go when the kernel has cleaned up their namespaces
+    for _attempt in range(200):  # host ends of the veths go when the kernel has cleaned up their namespaces
         if "veth-" not in run(["ip", "-o", "link", "show"]):
             break
         time.sleep(0.05)
@@ -320,7 +319,11 @@ def trial(args: argparse.Namespace) -> None:
                     verify_empty()
         elif approach == "rss":
             rss_file = os.path.join(workdir, "rss")
-            env_py = os.path.join(HERE, "rss_python.py")
+            env_py = os.path.join(workdir, "rss_python")  # an interpreter must be one executable file
+            with open(os.path.join(HERE, "rss_python.py"), encoding="utf-8") as source:
+                with open(env_py, "w", encoding="utf-8") as wrapper:
+                    wrapper.write(f"#!{sys.executable}\n" + source.read())
+            os.chmod(env_py, 0o755)
             os.environ.update(BENCH_RSS_FILE=rss_file, BENCH_REAL_PYTHON=sys.executable)
             for phase, state in (("converge", []), ("teardown", ["-e", "bridge_nat_state=absent"])):
                 open(rss_file, "w").close()
@@ -426,12 +429,12 @@ def report(args: argparse.Namespace) -> None:
     samples, meta = data["samples"], data["meta"]
     sizes = sorted({s["n"] for s in samples if s["n"] is not None and s["approach"] != "rss"})
     table: dict[tuple, dict] = {}
-    for approach, phase, _ in ROWS:
+    for approach, phase, _title in ROWS:
         for n in sizes:
             values = [s["seconds"] for s in samples if (s["approach"], s["phase"], s["n"]) == (approach, phase, n)]
             if values:
                 table[(approach, phase, n)] = stats(values)
-    for approach, _ in FIXED_ROWS:
+    for approach, _title in FIXED_ROWS:
         values = [s["seconds"] for s in samples if s["approach"] == approach]
         if values:
             table[(approach, "call", None)] = stats(values)

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-3.0-or-later
 """The bridge_nat network's module work without Ansible around it: where the time of one network call goes.
 
@@ -77,7 +76,7 @@ def main() -> int:
             profiler.disable()
             pstats.Stats(profiler).sort_stats(os.environ.get("SORT", "cumulative")).print_stats(40)
         again, changed_again = one_call(n, "present", False)
-        teardown, _ = one_call(n, "absent", False)
+        teardown, _changed = one_call(n, "absent", False)
         assert changed_check and changed and not changed_again, (changed_check, changed, changed_again)
         print(f"N={n}: check {check:.2f} s, converge {converge:.2f} s, again {again:.2f} s, teardown {teardown:.2f} s")
     return 0

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-3.0-or-later
 """A Python interpreter wrapper for ansible_python_interpreter: runs the module with the real interpreter and
 appends the peak resident memory of that process (KiB, from getrusage of the child) to $BENCH_RSS_FILE."""

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Unpack one collection (e.g. community.general) from the `ansible` package's wheel into a collections path.
 

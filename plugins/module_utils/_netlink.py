@@ -204,7 +204,7 @@ class NsView:
             addresses.append(cidr)
             if msg["family"] == 2 and msg["flags"] & IFA_F_SECONDARY:
                 secondary.add(cidr)
-        for addresses, _ in found.values():
+        for addresses, _secondary in found.values():
             addresses.sort(key=address_sort_key)
         self._addrs.update(found)
 

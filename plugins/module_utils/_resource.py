@@ -75,7 +75,7 @@ class Resource:
 
     def touched(self) -> set[str | None]:
         """The namespaces whose cached reads a change of this object makes stale (None = the host)."""
-        return {ns for _, ns in self.namespaces()} or {None}
+        return {ns for _option, ns in self.namespaces()} or {None}
 
     def validate_live(self, session: Session, before: dict | None, want: dict | None, check_mode: bool) -> None:
         """Checks against the live system that need the kernel (e.g. a master that is not a bridge).
