@@ -2,7 +2,7 @@
 """Speed of netns.core against the alternatives: whole `ansible-playbook` wall time, inside the sandbox.
 
     make bench                       # = bench.py run, then bench.py report
-    bench.py run [--runs 5] [--sizes 10 50 100 250] [--slow-max-n 100] [--slow-runs 2]
+    bench.py run [--runs 5] [--sizes 10 50 100 250] [--slow-max-n 100 | --slow-sizes 10 100] [--slow-runs 2]
     bench.py report                  # benchmarks/results/{results.md,results.csv,bench.png} from samples.json
 
 Each trial runs in its own throw-away sandbox (tests/sandbox.sh: a new network and mount namespace; the real
@@ -270,7 +270,8 @@ def trial(args: argparse.Namespace) -> None:
     workdir = tempfile.mkdtemp(prefix="netns-bench-")
     units = [(a, n) for a in FAST for n in args.sizes]
     if args.slow:
-        units += [(a, n) for a in SLOW for n in args.sizes if n <= args.slow_max_n]
+        slow_sizes = args.slow_sizes or [n for n in args.sizes if n <= args.slow_max_n]
+        units += [(a, n) for a in SLOW for n in slow_sizes]
     units += [(a, None) for a in FIXED]
     rng.shuffle(units)
     if args.rss:
@@ -379,6 +380,7 @@ def run_trials(args: argparse.Namespace) -> None:
                 "--slow-max-n", str(args.slow_max_n),
                 "--sizes", *map(str, args.sizes),
             ]  # fmt: skip
+            argv += ["--slow-sizes", *map(str, args.slow_sizes)] if args.slow_sizes else []
             argv += ["--slow"] if index < args.slow_runs else []
             argv += ["--rss"] if index == 0 else []
             subprocess.run(argv, check=True)
@@ -549,6 +551,7 @@ def main() -> None:
         p = sub.add_parser(name)
         p.add_argument("--sizes", type=int, nargs="+", default=[10, 50, 100, 250])
         p.add_argument("--slow-max-n", type=int, default=100)
+        p.add_argument("--slow-sizes", type=int, nargs="+", help="sizes for the slow rows (default: up to max-n)")
         p.add_argument("--seed", type=int, default=1)
     sub.choices["run"].add_argument("--runs", type=int, default=5)
     sub.choices["run"].add_argument("--slow-runs", type=int, default=2)
