@@ -509,7 +509,7 @@ def report(args: argparse.Namespace) -> None:
     with open(os.path.join(RESULTS, "results.md"), "w", encoding="utf-8") as out:
         out.write("\n".join(lines) + "\n")
     with open(os.path.join(RESULTS, "results.csv"), "w", encoding="ascii", newline="") as out:
-        writer = csv.writer(out)
+        writer = csv.writer(out, lineterminator="\n")
         writer.writerow(["approach", "phase", "n", "median_s", "min_s", "max_s", "runs"])
         for (approach, phase, size), st in sorted(table.items(), key=lambda kv: (kv[0][0], kv[0][1], kv[0][2] or 0)):
             writer.writerow([approach, phase, size or "", f"{st['median']:.3f}", f"{st['min']:.3f}",
