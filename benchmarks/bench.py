@@ -83,8 +83,8 @@ def ip_commands(plan: dict, netns_exec: bool) -> list[list[str]]:
     ]
     routes = {route["netns"]: route for route in net["routes"]}
     for veth in net["veths"]:
-        ns, inside = veth["peer_netns"], ["ip", "netns", "exec", veth["peer_netns"], "ip"] if netns_exec else None
-        inside = inside or ["ip", "-n", ns]
+        ns = veth["peer_netns"]
+        inside = ["ip", "netns", "exec", ns, "ip"] if netns_exec else ["ip", "-n", ns]
         cmds += [
             ["ip", "link", "add", veth["name"], "type", "veth", "peer", "name", veth["peer"], "netns", ns],
             ["ip", "link", "set", veth["name"], "master", veth["master"]],

@@ -95,6 +95,7 @@ class NsView:
         self._by_index: dict[int, Link | None] = {}
         self._indexes: dict[str, int] = {}  # name -> index, kept while no link is deleted, moved or renamed
         self._addrs: dict[int, tuple[list[str], set[str]]] = {}  # by interface index
+        self._all_addrs = False  # True when _addrs holds a dump of every interface
         self._routes: dict[int, list[dict]] = {}  # by family
 
     @property
@@ -184,13 +185,14 @@ class NsView:
         """
         if index is None or not self.exists:
             return [], set()
-        if index not in self._addrs:
+        if index not in self._addrs and not self._all_addrs:
             if self.ns is None:
                 strict = self.session.ipr(None, strict=True)
                 self._store_addresses(strict.addr("dump", index=index, dump_filter=lambda m: m["index"] == index))
                 self._addrs.setdefault(index, ([], set()))
             else:
                 self._store_addresses(self.ipr.get_addr())
+                self._all_addrs = True  # an interface missing from the dump has no global address
         return self._addrs.get(index) or ([], set())
 
     def _store_addresses(self, messages) -> None:
@@ -232,6 +234,7 @@ class NsView:
         move nor rename a link (an address, a master, up, mtu, a new link under a name that was free)."""
         self._links = None
         self._by_name, self._by_index, self._addrs, self._routes = {}, {}, {}, {}
+        self._all_addrs = False
         if indexes:
             self._indexes = {}
 
