@@ -13,8 +13,9 @@ description:
   - Computes, deterministically, what the P(netns.core.bridge_nat#role) role builds, a bridge with the gateway
     address, one namespace per container, a veth from each container into the bridge, addresses, default routes
     via the gateway, and a MASQUERADE for the subnet.
-  - Containers without an address get the next free host address of the subnet, in list order, after the
-    gateway and every address given explicitly.
+  - Addresses are given in list order, as Docker gives them in the order containers start. A container without
+    an address gets the lowest host address not yet taken by the gateway or an earlier container; an explicit
+    address already taken that way is refused. Appending a container never changes the address of another.
   - A container without O(_input.containers[].host_interface) gets one derived from its name, stable and at most
     15 characters (C(veth-NAME) when it fits, else a prefix of the name and a short hash of it).
 options:
@@ -119,31 +120,32 @@ def bridge_nat_network(spec: dict) -> dict:
     if gateway is None:
         raise AnsibleFilterError(f"bridge_nat_subnet {subnet} has no host address for the gateway")
     containers = list(spec.get("containers") or [])
+    # In list order, as Docker gives out addresses in the order containers start: a container without an address
+    # gets the lowest host address not yet given (to the gateway or an earlier container), and an explicit address
+    # must not be one an earlier container already has. So appending a container never moves another one.
     taken = {gateway: "the gateway"}
-    names: set[str] = set()
-    for index, container in enumerate(containers):
-        where = f"bridge_nat_containers[{index}]"
-        if not isinstance(container, dict) or not container.get("name"):
-            raise AnsibleFilterError(f"{where}: each container needs a name, got {container!r}")
-        if container["name"] in names:
-            raise AnsibleFilterError(f"{where}: container {container['name']!r} is listed twice")
-        names.add(container["name"])
-        if container.get("address"):
-            address = _host_in(container["address"], subnet, f"{where}.address")
-            if address in taken:
-                raise AnsibleFilterError(f"{where}.address {address} is already {taken[address]}")
-            taken[address] = f"the address of {container['name']!r}"
     addresses: dict[str, str] = {}
     host_interfaces: dict[str, str] = {}
     free = (host for host in subnet.hosts() if host not in taken)
     for index, container in enumerate(containers):
+        where = f"bridge_nat_containers[{index}]"
+        if not isinstance(container, dict) or not container.get("name"):
+            raise AnsibleFilterError(f"{where}: each container needs a name, got {container!r}")
         name = container["name"]
+        if name in addresses:
+            raise AnsibleFilterError(f"{where}: container {name!r} is listed twice")
         if container.get("address"):
-            address = _host_in(container["address"], subnet, f"bridge_nat_containers[{index}].address")
+            address = _host_in(container["address"], subnet, f"{where}.address")
+            if address in taken:
+                raise AnsibleFilterError(
+                    f"{where}.address {address} of {name!r} is already used by {taken[address]}"
+                    " (addresses are given in list order: choose another one, or list this container first)"
+                )
         else:
             address = next(free, None)
             if address is None:
                 raise AnsibleFilterError(f"bridge_nat_subnet {subnet} has no free address left for {name!r}")
+        taken[address] = f"container {name!r}"
         addresses[name] = str(address)
         host_interfaces[name] = container.get("host_interface") or host_interface_for(name)
     seen: dict[str, str] = {bridge: "the bridge"}

@@ -134,6 +134,11 @@ def topology_network(spec: dict) -> dict:
             address = addresses[side]
             ends[-1] += ([address] if address else None,)
         (ns_a, if_a, master_a, addr_a), (ns_b, if_b, master_b, addr_b) = ends
+        if (ns_a, if_a) == (ns_b, if_b):
+            raise AnsibleFilterError(
+                f"{where}.endpoints {endpoints[0]!r} and {endpoints[1]!r} are the same interface of the same node;"
+                " a link needs two different ends"
+            )
         veths.append(
             {
                 "name": if_a,

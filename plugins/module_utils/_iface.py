@@ -146,17 +146,20 @@ def apply_config(session: Session, change: Change) -> None:
     session.invalidate(ns, indexes=False)
 
 
-def require_bridge(view: NsView, master: str | None, option: str, check_mode: bool) -> None:
-    """A master must be a bridge in the end's namespace; check mode plans one that does not exist yet."""
+def require_bridge(view: NsView, master: str | None, option: str, check_mode: bool) -> str | None:
+    """A master must be a bridge in the end's namespace; check mode plans one that does not exist yet (and returns
+    what it assumed)."""
     if master is None:
-        return
-    link = view.link(master)
+        return None
+    link = view.link(master) if view.exists else None
     if link is None:
+        missing = f"{option} {master!r}: no such bridge{where(view.ns) or ' in the host namespace'}"
         if check_mode:
-            return
-        raise NetnsCoreError(f"{option} {master!r}: no such bridge{where(view.ns) or ' in the host namespace'}")
+            return missing
+        raise NetnsCoreError(missing)
     if link["kind"] != "bridge":
         raise NetnsCoreError(f"{option} {master!r}{where(view.ns)} is a {link['kind'] or 'device'}, not a bridge")
+    return None
 
 
 def kind_conflict(view: NsView, name: str, expected: str, option: str) -> None:

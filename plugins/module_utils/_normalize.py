@@ -13,6 +13,10 @@ import re
 from ansible_collections.netns.core.plugins.module_utils._errors import NetnsCoreError
 
 IFNAMSIZ = 15
+# Linux accepts any byte but '/', ':' and whitespace in an interface name; netns.core accepts the characters
+# interface names are made of in practice (eth0, br-1a2b, veth.10, wlp2s0) and refuses shell metacharacters,
+# quotes and the like, so that a name cannot turn into something else in a script that reads it back.
+IFNAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
 NETNS_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 SYSCTL_KEY_RE = re.compile(r"^net(\.[A-Za-z0-9_-]+)+$")
 MAIN_TABLE = 254
@@ -31,16 +35,18 @@ def netns_name(value: str | None, option: str = "netns") -> str | None:
 
 
 def ifname(value: str | None, option: str = "name") -> str | None:
-    """An interface name as Linux accepts it (IFNAMSIZ, no '/', ':' or whitespace)."""
+    """An interface name: at most IFNAMSIZ characters of IFNAME_RE."""
     if value is None:
         return None
     if not isinstance(value, str) or value == "":
         raise NetnsCoreError(f"{option} must be a non-empty interface name, got {value!r}")
     if len(value) > IFNAMSIZ:
         raise NetnsCoreError(f"{option}: interface name {value!r} has {len(value)} characters; Linux allows {IFNAMSIZ}")
-    if value in (".", "..") or any(c in value for c in "/:") or any(c.isspace() for c in value):
+    if value in (".", "..") or not IFNAME_RE.match(value):
+        bad = sorted({c for c in value if not (c.isascii() and (c.isalnum() or c in "_.-"))})
         raise NetnsCoreError(
-            f"{option}: interface name {value!r} is not valid: it must not contain '/', ':' or whitespace"
+            f"{option}: interface name {value!r} is not valid: use A-Z a-z 0-9 _ . - (starting with a letter, digit"
+            f" or _){'; it contains ' + ', '.join(repr(c) for c in bad) if bad else ''}"
         )
     return value
 

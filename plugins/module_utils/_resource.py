@@ -66,6 +66,14 @@ class Resource:
         raise NotImplementedError
 
     # -- shared behaviour ---------------------------------------------------------------------------------
+    def assume(self, missing: str) -> None:
+        """Check mode: record something missing that a real run needs and an earlier task of the same check run
+        may create (a namespace, a bridge, an interface, a connected subnet). The module warns about it."""
+        self.__dict__.setdefault("assumed", []).append(missing)
+
+    def assumptions(self) -> list[str]:
+        return list(self.__dict__.get("assumed", []))
+
     def label(self) -> str:
         return self.kind
 
@@ -122,10 +130,12 @@ def converge(session: Session, resource: Resource, check_mode: bool, absent: boo
     absent=True: the caller knows the object does not exist (it planned it a moment ago), so it is not read.
     """
     want = resource.desired()
-    if want is not None and not check_mode:
+    if want is not None:
         for option, ns in resource.namespaces():
             if ns is not None and not session.view(ns).exists:
-                raise NetnsCoreError(f"{option} {ns!r} does not exist")
+                if not check_mode:
+                    raise NetnsCoreError(f"{option} {ns!r} does not exist")
+                resource.assume(f"{option} {ns!r} does not exist")
     before = None if absent else resource.read(session)
     resource.validate_live(session, before, want, check_mode)
     changes = resource.plan(before, want)
@@ -246,7 +256,15 @@ def run_resource(module, build) -> None:
     """The body of a single-object module: validate, converge, exit_json / fail_json once."""
 
     def work(session: Session) -> dict:
-        return outcome_result(converge(session, build(module.params, module), module.check_mode))
+        resource = build(module.params, module)
+        result = outcome_result(converge(session, resource, module.check_mode))
+        if resource.assumptions():
+            result["warnings"] = [
+                f"check mode: {missing}; planned as if an earlier task of this run creates it (a real run fails"
+                " if nothing does)"
+                for missing in resource.assumptions()
+            ]
+        return result
 
     run_module(module, work)
 

@@ -84,12 +84,25 @@ class Route(Resource):
         return None
 
     def validate_live(self, session: Session, before: dict | None, want: dict | None, check_mode: bool) -> None:
-        if want is None or self.interface is None or check_mode:
+        """The interface must exist and the gateway must be in a connected subnet (the kernel refuses a gateway
+        it cannot reach directly). Check mode plans them as created by an earlier task, and says so."""
+        if want is None or (before is not None and not self.plan(before, want)):
             return
-        if session.view(self.ns).link(self.interface) is None:
-            raise NetnsCoreError(
-                f"interface {self.interface!r} does not exist{where(self.ns) or ' in the host namespace'}"
-            )
+        view = self._view = session.view(self.ns)
+        missing = []
+        if self.interface is not None and (not view.exists or view.link(self.interface) is None):
+            missing.append(f"interface {self.interface!r} does not exist{where(self.ns) or ' in the host namespace'}")
+        gateway = ipaddress.ip_address(self.gateway) if self.gateway is not None else None
+        if gateway is not None and not gateway.is_link_local and not missing and view.exists:
+            if self._connected_interface(self.gateway) is None:
+                missing.append(
+                    f"gateway {self.gateway!r} is not reachable{where(self.ns) or ' from the host'}: it is in no"
+                    " connected subnet (no interface there has an address in its subnet)"
+                )
+        for text in missing:
+            if not check_mode:
+                raise NetnsCoreError(text + "; nothing was changed")
+            self.assume(text)
 
     def plan(self, before: dict | None, want: dict | None) -> list[Change]:
         via = self._text(want) if want else ""

@@ -129,7 +129,9 @@ class Veth(Resource):
             return
         for side, option in (("end", "master"), ("peer", "peer_master")):
             end = want[side]
-            require_bridge(session.view(end["netns"]), end["master"], option, check_mode)
+            missing = require_bridge(session.view(end["netns"]), end["master"], option, check_mode)
+            if missing:
+                self.assume(missing)
 
     def plan(self, before: dict | None, want: dict | None) -> list[Change]:
         if want is None:

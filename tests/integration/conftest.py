@@ -58,6 +58,7 @@ def play(
     diff: bool = True,
     extra: list[str] | None = None,
     playbook: Path | None = None,
+    env: dict | None = None,
 ) -> list[dict]:
     """Run `tasks` as one play (or `playbook`) on localhost; return every task's result (module result + 'status')."""
     with tempfile.TemporaryDirectory(prefix="netns-core-it-") as tmp:
@@ -76,6 +77,7 @@ def play(
             "ANSIBLE_NOCOLOR": "1",
             "ANSIBLE_RETRY_FILES_ENABLED": "0",
             "NETNS_CORE_RESULTS": str(results),
+            **(env or {}),
         }
         argv = [str(BIN / "ansible-playbook"), "-i", str(Path(tmp, "inventory")), str(playbook)]
         argv += ["--check"] * check + ["--diff"] * diff + (extra or [])

@@ -16,7 +16,7 @@ CASES = [
     ("netns", {"name": "red;reboot"}, ["name", "'red;reboot'"]),
     ("netns", {"name": "$(touch /tmp/x)"}, ["name", "$(touch /tmp/x)"]),
     ("bridge", {"name": "br0", "addresses": ["10.0.0.1/33"]}, ["addresses", "10.0.0.1/33"]),
-    ("bridge", {"name": "br 0"}, ["'br 0'", "whitespace"]),
+    ("bridge", {"name": "br 0"}, ["'br 0'", "contains ' '"]),
     ("netns_route", {"destination": "10.0.0.5/24", "gateway": "10.0.0.1"}, ["destination", "did you mean 10.0.0.0/24"]),
     ("netns_route", {"destination": "default", "gateway": "10.0.0.300"}, ["gateway", "10.0.0.300"]),
     ("netns_route", {"destination": "10.1.0.0/16", "gateway": "fd00::1"}, ["gateway", "IPv6", "IPv4"]),

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
+import subprocess
 
 from ansible.plugins.callback import CallbackBase
 
@@ -12,7 +14,11 @@ DOCUMENTATION = r"""
 name: netns_core_results
 type: aggregate
 short_description: write task results as JSON (netns.core integration tests only)
-description: Writes a list of task results to the file named by the environment variable NETNS_CORE_RESULTS.
+description:
+  - Writes a list of task results to the file named by the environment variable NETNS_CORE_RESULTS.
+  - With NETNS_CORE_SNAPSHOT set (a command), runs it right after each failed task (and each task whose name
+    starts with NETNS_CORE_SNAPSHOT_TASKS) and keeps its output in the record as C(kernel_after), so a test can
+    compare the kernel after every failure of one playbook.
 """
 
 
@@ -31,6 +37,11 @@ class CallbackModule(CallbackBase):
         if "status" in record:  # a module's own `status` (uri: the HTTP code) is kept as module_status
             record["module_status"] = record["status"]
         record.update(task=result._task.get_name(), host=result._host.get_name(), status=status)
+        snapshot = os.environ.get("NETNS_CORE_SNAPSHOT")
+        prefix = os.environ.get("NETNS_CORE_SNAPSHOT_TASKS")
+        if snapshot and (status == "failed" or prefix and record["task"].startswith(prefix)):
+            done = subprocess.run(shlex.split(snapshot), capture_output=True, text=True, check=False)
+            record["kernel_after"] = done.stdout + done.stderr
         self.results.append(record)
 
     def v2_runner_on_ok(self, result) -> None:

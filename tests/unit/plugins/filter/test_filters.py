@@ -14,10 +14,27 @@ def plan(**spec):
     return bridge_nat_network({"subnet": "10.98.0.0/24", **spec})
 
 
-def test_addresses_in_list_order_after_gateway_and_fixed_ones():
-    result = plan(containers=[{"name": "a"}, {"name": "b", "address": "10.98.0.2"}, {"name": "c"}])
+def test_addresses_in_list_order_skipping_the_gateway_and_earlier_ones():
+    result = plan(
+        containers=[{"name": "a", "address": "10.98.0.2"}, {"name": "b"}, {"name": "c", "address": "10.98.0.9"}]
+    )
     assert result["gateway"] == "10.98.0.1"
-    assert result["addresses"] == {"a": "10.98.0.3", "b": "10.98.0.2", "c": "10.98.0.4"}
+    assert result["addresses"] == {"a": "10.98.0.2", "b": "10.98.0.3", "c": "10.98.0.9"}
+
+
+def test_appending_a_container_never_moves_another():
+    containers = [{"name": "a"}, {"name": "b", "address": "10.98.0.3"}, {"name": "c"}]
+    before = plan(containers=containers)["addresses"]
+    for extra in ({"name": "d"}, {"name": "d", "address": "10.98.0.5"}, {"name": "d", "address": "10.98.0.200"}):
+        after = plan(containers=[*containers, extra])["addresses"]
+        assert {name: after[name] for name in before} == before
+
+
+def test_an_address_an_earlier_container_has_is_refused():
+    with pytest.raises(
+        AnsibleFilterError, match=r"\[1\]\.address 10\.98\.0\.2 of 'b' is already used by container 'a'"
+    ):
+        plan(containers=[{"name": "a"}, {"name": "b", "address": "10.98.0.2"}])
 
 
 def test_same_input_same_plan():
@@ -64,7 +81,10 @@ def test_explicit_gateway_and_ipv6():
     [
         ({"subnet": "10.98.0.5/24"}, "is not a CIDR network"),
         ({"subnet": "10.98.0.0/24", "gateway": "10.99.0.1"}, "not in the subnet"),
-        ({"subnet": "10.98.0.0/24", "containers": [{"name": "a", "address": "10.98.0.1"}]}, "already the gateway"),
+        (
+            {"subnet": "10.98.0.0/24", "containers": [{"name": "a", "address": "10.98.0.1"}]},
+            "already used by the gateway",
+        ),
         ({"subnet": "10.98.0.0/24", "containers": [{"name": "a", "address": "10.98.0.255"}]}, "broadcast"),
         ({"subnet": "10.98.0.0/24", "containers": [{"name": "a"}, {"name": "a"}]}, "listed twice"),
         ({"subnet": "10.98.0.0/24", "containers": [{"address": "10.98.0.9"}]}, "needs a name"),
@@ -187,3 +207,8 @@ def test_netns_info_dot_draws_each_veth_once_and_the_notes():
     assert '"host/lo"' not in dot
     with pytest.raises(AnsibleFilterError):
         netns_info_dot({"links": {}})
+
+
+def test_topology_refuses_a_link_from_an_interface_to_itself():
+    with pytest.raises(AnsibleFilterError, match=r"topology_links\[0\]\.endpoints 'a:e0' and 'a:e0' are the same"):
+        topology_network({"nodes": [{"name": "a"}], "links": [{"endpoints": ["a:e0", "a:e0"]}]})

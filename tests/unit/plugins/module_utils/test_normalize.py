@@ -31,10 +31,18 @@ def test_interface_name_too_long_says_how_long():
     assert err.value.msg == "name: interface name 'veth-averylongname' has 18 characters; Linux allows 15"
 
 
-@pytest.mark.parametrize("name", ["eth0:1", "a/b", "a b", "tab\tx", ".", ".."])
+@pytest.mark.parametrize(
+    "name", ["eth0:1", "a/b", "a b", "tab\tx", ".", "..", "v;reboot", "$(id)", "`id`", "a'b", 'a"b', "a|b", "-x", "é0"]
+)
 def test_interface_name_bad_characters(name):
-    with pytest.raises(NetnsCoreError, match="must not contain"):
+    with pytest.raises(NetnsCoreError, match=r"is not valid: use A-Z a-z 0-9 _ \. -") as err:
         norm.ifname(name, "peer")
+    assert err.value.msg.startswith(f"peer: interface name {name!r}")
+
+
+@pytest.mark.parametrize("name", ["eth0", "br-1a2b3c4d", "veth.10", "wlp2s0", "_x", "docker0", "virbr0-nic"])
+def test_interface_names_in_use_are_accepted(name):
+    assert norm.ifname(name, "name") == name
 
 
 def test_interface_name_of_exactly_15_is_fine():
