@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 import re
 import subprocess
+import time
 
 COMMANDS = (
     "ip -d link show",
@@ -69,6 +70,22 @@ def raw() -> str:
             parts.append(f"== {ns or 'host'}: {command}\n")
             parts.append(_clean(command, _run(prefix + command.split())))
     return "".join(parts)
+
+
+def settled(timeout: float = 15.0) -> str:
+    """raw(), once the kernel has stopped changing on its own: no IPv6 address still in duplicate address
+    detection (its flags change ~1-2 s after it appears) and two reads 0.3 s apart equal (carrier and operstate
+    of a veth follow its peer)."""
+    deadline = time.monotonic() + timeout
+    last = raw()
+    while True:
+        time.sleep(0.3)
+        now = raw()
+        if now == last and " tentative" not in now:
+            return now
+        if time.monotonic() > deadline:
+            raise AssertionError("the kernel state did not settle")
+        last = now
 
 
 if __name__ == "__main__":
