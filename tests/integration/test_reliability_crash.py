@@ -37,12 +37,13 @@ ROLE_VARS = {"bridge_nat_bridge": "kbr0", "bridge_nat_subnet": "10.60.0.0/24", "
 class Runner:
     """ansible-playbook on the bridge_nat role, in its own process group (so a kill takes the module too)."""
 
-    def __init__(self, tmp: Path) -> None:
+    def __init__(self, tmp: Path, role_vars: dict | None = None) -> None:
         self.tmp = tmp
+        tmp.mkdir(parents=True, exist_ok=True)
         self.playbook = tmp / "crash.yml"
         play = {"hosts": "localhost", "gather_facts": False, "roles": [{"role": "netns.core.bridge_nat"}]}
         self.playbook.write_text(yaml.safe_dump([play]))
-        (tmp / "vars.json").write_text(json.dumps(ROLE_VARS))
+        (tmp / "vars.json").write_text(json.dumps(role_vars or ROLE_VARS))
         (tmp / "inventory").write_text(
             f"localhost ansible_connection=local ansible_python_interpreter={sys.executable}\n"
         )
@@ -71,9 +72,17 @@ class Runner:
     def run(self, state: str) -> dict:
         """A whole run; returns the network task's result."""
         done = subprocess.run(self.argv(state), capture_output=True, text=True, env=self.env, timeout=300, check=False)
+        return self.result(done.returncode, done.stdout)
+
+    def start(self, state: str) -> subprocess.Popen:
+        return subprocess.Popen(
+            self.argv(state), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=self.env
+        )
+
+    def result(self, returncode: int, stdout: str) -> dict:
         results = json.loads((self.tmp / "results.json").read_text())
         (network,) = [r for r in results if "actions" in r]
-        assert done.returncode == 0 and network["status"] == "ok", f"{network.get('msg')}\n{done.stdout[-3000:]}"
+        assert returncode == 0 and network["status"] == "ok", f"{network.get('msg')}\n{stdout[-3000:]}"
         return network
 
     def timed(self, state: str) -> float:
@@ -109,8 +118,9 @@ def wait_for_group_gone(pgid: int) -> None:
     raise AssertionError(f"process group {pgid} outlived SIGKILL")
 
 
-def shape() -> dict:
-    """What the network is, without what the kernel numbers on its own (MACs, nsids, the order of ifindexes)."""
+def shape(sort_rules: bool = False) -> dict:
+    """What the network is, without what the kernel numbers on its own (MACs, nsids, the order of ifindexes);
+    sort_rules: iptables rules as a set (two networks converged at once interleave their rules)."""
     state = snapshot()
     for key, value in state.items():
         if key != "namespaces":
@@ -118,6 +128,8 @@ def shape() -> dict:
                 link.pop("address", None)
                 link.pop("link_netnsid", None)
             value["links"].sort(key=lambda link: link["ifname"])
+            if sort_rules:
+                value["rules"] = sorted(value["rules"].splitlines())
     return state
 
 
