@@ -152,3 +152,15 @@ def test_converge_all_does_not_read_again_what_its_plan_found_absent():
     assert first.reads == 2  # the plan's read, and the verification after applying
     assert second.reads == 3  # plan, read again before applying, verification
     assert first.world == {"a": 1} and second.world == {"b": 1}
+
+
+def test_missing_capabilities_reads_the_effective_set():
+    from ansible_collections.netns.core.plugins.module_utils._resource import missing_capabilities
+
+    root = "Name:\tpython\nCapInh:\t0000000000000000\nCapEff:\t000001ffffffffff\n"
+    nobody = "CapEff:\t0000000000000000\n"
+    no_net_admin = f"CapEff:\t{0x1FFFFFFFFFF & ~(1 << 12):016x}\n"
+    assert missing_capabilities(root) == []
+    assert missing_capabilities(nobody) == ["CAP_NET_ADMIN", "CAP_SYS_ADMIN"]
+    assert missing_capabilities(no_net_admin) == ["CAP_NET_ADMIN"]
+    assert missing_capabilities("no such line") == []
