@@ -1,7 +1,7 @@
 # netns.core: build, lint and test the collection.
 #   make lab    build the bridge-and-NAT lab (playbooks/lab.yml) on THIS host; make lab-clean removes it
 #   make test   everything CI runs (installs what it needs on a fresh Debian/Ubuntu machine)
-#   make lint | sanity | unit | integration | molecule   one stage
+#   make lint | sanity | unit | integration | reliability | molecule   one stage
 # Integration tests run inside tests/sandbox.sh (a throw-away network + mount namespace): they never touch
 # this machine's own network.
 
@@ -32,9 +32,9 @@ export ANSIBLE_NOCOLOR := 1
 export ANSIBLE_FORCE_COLOR := 0
 export PATH := $(VENV)/bin:$(PATH)
 
-.PHONY: test deps venv collection lint ruff ansible-lint sanity unit integration molecule lab lab-clean graph clean bench bench-deps bench-report
+.PHONY: test deps venv collection lint ruff ansible-lint sanity unit integration reliability molecule lab lab-clean graph clean bench bench-deps bench-report
 
-test: deps venv collection lint sanity unit integration molecule
+test: deps venv collection lint sanity unit integration reliability molecule
 	@echo "make test: all stages passed"
 
 # System packages, only where missing: ip (iproute2), iptables, ping, unshare (util-linux), shellcheck (for
@@ -92,7 +92,16 @@ unit: venv collection
 
 integration: deps venv collection
 	tests/sandbox.sh env PATH="$(PATH)" ANSIBLE_COLLECTIONS_PATH="$(COLLECTIONS)" \
-	  $(VENV)/bin/python -m pytest tests/integration -q
+	  $(VENV)/bin/python -m pytest tests/integration -q --ignore-glob='*/test_reliability_*'
+
+# The reliability suite (tests/integration/test_reliability_*.py, in the sandbox too): bad input, check-mode
+# purity, SIGKILL at random points, foreign state, concurrency, no root. Its figures (for the README's
+# Reliability section) land in .build/reliability/figures.json.
+reliability: deps venv collection
+	@rm -f $(BUILD)/reliability/figures.json
+	tests/sandbox.sh env PATH="$(PATH)" ANSIBLE_COLLECTIONS_PATH="$(COLLECTIONS)" \
+	  $(VENV)/bin/python -m pytest -q $(sort $(wildcard tests/integration/test_reliability_*.py))
+	@$(VENV)/bin/python tests/integration/reliability.py
 
 # Molecule scenarios (extensions/molecule/*), each inside its own throw-away sandbox. The default driver keeps
 # its state between runs (it never destroys), so each run starts with `molecule reset`.

@@ -22,7 +22,7 @@ from ansible_collections.netns.core.plugins.module_utils._deps import (
     NetlinkError,
 )
 from ansible_collections.netns.core.plugins.module_utils._errors import NetnsCoreError
-from ansible_collections.netns.core.plugins.module_utils._netlink import Session, kernel_error
+from ansible_collections.netns.core.plugins.module_utils._netlink import Session, host_lock, kernel_error
 
 
 @dataclass(frozen=True)
@@ -302,14 +302,16 @@ def run_module(module, work) -> None:
         from ansible.module_utils.basic import missing_required_lib
 
         module.fail_json(msg=missing_required_lib("pyroute2"), exception=PYROUTE2_IMPORT_ERROR)
-    session = Session()
     error: NetnsCoreError | None = None
     try:
-        result = work(session)
+        with host_lock():
+            session = Session()
+            try:
+                result = work(session)
+            finally:
+                session.close()
     except NetnsCoreError as exc:
         error = exc
-    finally:
-        session.close()
     if error is not None:
         # outside the except block, so Ansible does not attach a traceback to a message meant for people
         module.fail_json(msg=error.msg, **{k: v for k, v in error.details.items() if k not in ("errno", "reason")})

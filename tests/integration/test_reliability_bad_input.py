@@ -265,7 +265,17 @@ CASES = [
     (
         "topo-same-end",
         topo(topology_nodes=[{"name": "ta"}], topology_links=[{"endpoints": ["ta:e0", "ta:e0"]}]),
-        ["ta:e0"],
+        ["topology_links[0]", "'ta:e0'"],
+    ),
+    ("topo-unknown-option", topo(topology_nodes=[{"name": "ta", "forward": True}]), ["forward"]),
+    (
+        "connection-semicolon",
+        {
+            "ansible.builtin.command": "true",
+            "ignore_unreachable": True,
+            "vars": {"ansible_connection": "netns.core.netns", "ansible_netns_name": f"x;touch {PWNED}"},
+        },
+        [f"'x;touch {PWNED}'", "not a valid namespace name"],
     ),
 ]
 
@@ -334,7 +344,8 @@ def test_bad_input_fails_and_changes_nothing(check):
         assumed = check and case_id.startswith(ASSUMED)
         case_id = case_id.removeprefix(ASSUMED)
         result = failures.get(case_id)
-        if result is None or result["status"] != ("ok" if assumed else "failed"):
+        expected = ("ok",) if assumed else ("failed", "unreachable")  # unreachable: the connection plugin
+        if result is None or result["status"] not in expected:
             problems.append(f"{case_id}: did not {'warn' if assumed else 'fail'}: {result}")
             continue
         message = " ".join(result.get("warnings", [])) if assumed else str(result.get("msg", ""))

@@ -2,9 +2,10 @@
 """Reliability 5: two playbooks converging two networks at the same time on one host.
 
 Two bridge_nat networks of 20 containers each (their own bridge, subnet and namespaces; one host, one nat table,
-one FORWARD chain, one xtables lock, one ip_forward) converge at once, started 0, 0.3 and 0.8 s apart. Both runs
-succeed, the result equals running them one after the other (iptables rules compared as sets: the two networks'
-rules interleave), a second concurrent pair reports changed=0, and two teardowns at once leave nothing.
+one FORWARD chain, one xtables lock, one ip_forward) converge at once, started 0, 0.3 and 0.8 s apart (their
+modules take turns on netns.core's host lock, a flock on /run/netns). Both runs succeed, the result equals
+running them one after the other (iptables rules compared as sets: the two networks' rules interleave), a
+second concurrent pair reports changed=0, and two teardowns at once leave nothing.
 """
 
 from __future__ import annotations
@@ -56,3 +57,24 @@ def test_two_networks_at_once_equal_one_after_the_other():
             assert all(r["changed"] for r in together(runners, "absent", offset))
             nothing_left()
     record_figure("concurrency", {"networks": 2, "containers_each": N, "start_offsets_s": list(offsets)})
+
+
+def test_a_task_waits_for_the_host_lock():
+    """While another netns.core task holds /run/netns, a task waits instead of planning from a moving state."""
+    import fcntl
+    import os
+
+    fd = os.open("/run/netns", os.O_RDONLY | os.O_DIRECTORY)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    try:
+        with tempfile.TemporaryDirectory(prefix="netns-core-lock-") as tmp:
+            runner = Runner(Path(tmp), network("c", 63))
+            process = runner.start("present")
+            time.sleep(4)  # ansible-playbook needs ~1.5 s to reach the module
+            assert process.poll() is None, "the task did not wait for the lock"
+            assert namespaces() == [], "the task changed something while another held the lock"
+    finally:
+        os.close(fd)
+    output = process.communicate(timeout=120)[0]
+    assert runner.result(process.returncode, output)["changed"]
+    assert len(namespaces()) == N
