@@ -308,7 +308,7 @@ def settle() -> None:
 
 def run_corpus(check: bool) -> dict[str, dict]:
     tasks = []
-    for case_id, task, _ in CASES:
+    for case_id, task, _fragments in CASES:
         case_id = case_id.removeprefix(ASSUMED)
         tasks.append({"name": f"case {case_id}", "ansible.builtin.debug": {"msg": case_id}})
         tasks.append(
@@ -340,7 +340,7 @@ def test_bad_input_fails_and_changes_nothing(check):
     before = raw()
     failures = run_corpus(check)
     problems = []
-    for case_id, _, fragments in CASES:
+    for case_id, _task, fragments in CASES:
         assumed = check and case_id.startswith(ASSUMED)
         case_id = case_id.removeprefix(ASSUMED)
         result = failures.get(case_id)

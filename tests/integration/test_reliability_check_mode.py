@@ -155,19 +155,19 @@ def step(tasks: list[dict], expect: list[bool]) -> None:
     assert settled() == before, "a --check --diff run changed the kernel"
     real = play(tasks)
     assert changed_of(checked) == changed_of(real), "check mode's `changed` differs from the real run's"
-    assert [changed for _, changed in changed_of(real)] == expect, changed_of(real)
+    assert [changed for _task, changed in changed_of(real)] == expect, changed_of(real)
 
 
 def test_check_mode_is_pure_and_truthful():
     """All modules and both roles side by side (independent objects), each a task of its own name."""
     sh(SETUP)
-    create = [task for task, _ in SUBJECTS.values()]
-    change = [task for _, task in SUBJECTS.values()]
+    create = [pair[0] for pair in SUBJECTS.values()]
+    change = [pair[1] for pair in SUBJECTS.values()]
     writes = [name != "netns_info" for name in SUBJECTS]
     step(create, expect=writes)  # the empty host
     step(create, expect=[False] * len(SUBJECTS))  # converged
     step(change, expect=writes)  # converged, input changed
-    removable = [absent(task) for name, (_, task) in SUBJECTS.items() if name not in NO_REMOVAL]
+    removable = [absent(task) for name, (_create, task) in SUBJECTS.items() if name not in NO_REMOVAL]
     step(removable, expect=[True] * len(removable))
     step(removable, expect=[False] * len(removable))
     record_figure("check_mode_subjects", sorted(SUBJECTS))

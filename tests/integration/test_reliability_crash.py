@@ -155,7 +155,7 @@ def kill_tree(pid: int) -> None:
         with contextlib.suppress(ProcessLookupError):
             os.kill(member, signal.SIGKILL)
     for member in frozen - {pid}:
-        for _ in range(200):
+        for _attempt in range(200):
             if not os.path.exists(f"/proc/{member}") or "Z" in state_of(member):
                 break
             time.sleep(0.02)
