@@ -64,17 +64,17 @@ def test_a_task_waits_for_the_host_lock():
     import fcntl
     import os
 
-    fd = os.open("/run/netns", os.O_RDONLY | os.O_DIRECTORY)
-    fcntl.flock(fd, fcntl.LOCK_EX)
-    try:
-        with tempfile.TemporaryDirectory(prefix="netns-core-lock-") as tmp:
-            runner = Runner(Path(tmp), network("c", 63))
+    with tempfile.TemporaryDirectory(prefix="netns-core-lock-") as tmp:
+        runner = Runner(Path(tmp), network("c", 63))
+        fd = os.open("/run/netns", os.O_RDONLY | os.O_DIRECTORY)
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        try:
             process = runner.start("present")
             time.sleep(4)  # ansible-playbook needs ~1.5 s to reach the module
             assert process.poll() is None, "the task did not wait for the lock"
             assert namespaces() == [], "the task changed something while another held the lock"
-    finally:
-        os.close(fd)
-    output = process.communicate(timeout=120)[0]
-    assert runner.result(process.returncode, output)["changed"]
+        finally:
+            os.close(fd)
+        output = process.communicate(timeout=120)[0]
+        assert runner.result(process.returncode, output)["changed"]
     assert len(namespaces()) == N
