@@ -52,6 +52,8 @@ class Resource:
     def __init__(self, params: dict) -> None:
         self.params = params
         self.state = params.get("state") or "present"
+        #: check mode: what a real run needs but is missing, planned as made by an earlier task (see assume())
+        self.assumed: list[str] = []
 
     # -- the three steps, per kind -------------------------------------------------------------------------
     def read(self, session: Session) -> dict | None:
@@ -70,10 +72,7 @@ class Resource:
     def assume(self, missing: str) -> None:
         """Check mode: record something missing that a real run needs and an earlier task of the same check run
         may create (a namespace, a bridge, an interface, a connected subnet). The module warns about it."""
-        self.__dict__.setdefault("assumed", []).append(missing)
-
-    def assumptions(self) -> list[str]:
-        return list(self.__dict__.get("assumed", []))
+        self.assumed.append(missing)
 
     def label(self) -> str:
         return self.kind
@@ -259,11 +258,11 @@ def run_resource(module, build) -> None:
     def work(session: Session) -> dict:
         resource = build(module.params, module)
         result = outcome_result(converge(session, resource, module.check_mode))
-        if resource.assumptions():
+        if resource.assumed:
             result["warnings"] = [
                 f"check mode: {missing}; planned as if an earlier task of this run creates it (a real run fails"
                 " if nothing does)"
-                for missing in resource.assumptions()
+                for missing in resource.assumed
             ]
         return result
 

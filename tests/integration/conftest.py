@@ -52,6 +52,24 @@ def sh(command: str, check: bool = True) -> str:
     return done.stdout
 
 
+def ansible_env(tmp: Path, results: Path, extra: dict | None = None) -> dict:
+    """Write `tmp`/inventory (localhost, this Python) and return the environment of an ansible-playbook run whose
+    task results the test callback writes to `results`."""
+    Path(tmp, "inventory").write_text(
+        f"localhost ansible_connection=local ansible_python_interpreter={sys.executable}\n"
+    )
+    return {
+        **os.environ,
+        "ANSIBLE_COLLECTIONS_PATH": COLLECTIONS,
+        "ANSIBLE_CALLBACK_PLUGINS": str(HERE / "callback_plugins"),
+        "ANSIBLE_CALLBACKS_ENABLED": "netns_core_results",
+        "ANSIBLE_NOCOLOR": "1",
+        "ANSIBLE_RETRY_FILES_ENABLED": "0",
+        "NETNS_CORE_RESULTS": str(results),
+        **(extra or {}),
+    }
+
+
 def play(
     tasks: list[dict],
     check: bool = False,
@@ -65,20 +83,8 @@ def play(
         if playbook is None:
             playbook = Path(tmp, "play.yml")
             playbook.write_text(yaml.safe_dump([{"hosts": "localhost", "gather_facts": False, "tasks": tasks}]))
-        Path(tmp, "inventory").write_text(
-            f"localhost ansible_connection=local ansible_python_interpreter={sys.executable}\n"
-        )
         results = Path(tmp, "results.json")
-        env = {
-            **os.environ,
-            "ANSIBLE_COLLECTIONS_PATH": COLLECTIONS,
-            "ANSIBLE_CALLBACK_PLUGINS": str(HERE / "callback_plugins"),
-            "ANSIBLE_CALLBACKS_ENABLED": "netns_core_results",
-            "ANSIBLE_NOCOLOR": "1",
-            "ANSIBLE_RETRY_FILES_ENABLED": "0",
-            "NETNS_CORE_RESULTS": str(results),
-            **(env or {}),
-        }
+        env = ansible_env(Path(tmp), results, env)
         argv = [str(BIN / "ansible-playbook"), "-i", str(Path(tmp, "inventory")), str(playbook)]
         argv += ["--check"] * check + ["--diff"] * diff + (extra or [])
         done = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=300, check=False)

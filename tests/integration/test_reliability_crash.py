@@ -28,7 +28,7 @@ import time
 from pathlib import Path
 
 import yaml
-from conftest import COLLECTIONS, HERE, namespaces, sh, snapshot
+from conftest import ansible_env, namespaces, sh, snapshot
 from reliability import record_figure
 
 TRIALS = int(os.environ.get("NETNS_CORE_CRASH_TRIALS", "20"))
@@ -48,18 +48,7 @@ class Runner:
         play = {"hosts": "localhost", "gather_facts": False, "roles": [{"role": "netns.core.bridge_nat"}]}
         self.playbook.write_text(yaml.safe_dump([play]))
         (tmp / "vars.json").write_text(json.dumps(role_vars or ROLE_VARS))
-        (tmp / "inventory").write_text(
-            f"localhost ansible_connection=local ansible_python_interpreter={sys.executable}\n"
-        )
-        self.env = {
-            **os.environ,
-            "ANSIBLE_COLLECTIONS_PATH": COLLECTIONS,
-            "ANSIBLE_CALLBACK_PLUGINS": str(HERE / "callback_plugins"),
-            "ANSIBLE_CALLBACKS_ENABLED": "netns_core_results",
-            "ANSIBLE_NOCOLOR": "1",
-            "ANSIBLE_RETRY_FILES_ENABLED": "0",
-            "NETNS_CORE_RESULTS": str(tmp / "results.json"),
-        }
+        self.env = ansible_env(tmp, tmp / "results.json")
 
     def argv(self, state: str) -> list[str]:
         return [
