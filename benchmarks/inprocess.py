@@ -20,8 +20,8 @@ sys.path.insert(0, os.path.join(ROOT, ".build", "collections"))
 
 from ansible_collections.netns.core.plugins.filter.bridge_nat_network import bridge_nat_network  # noqa: E402
 from ansible_collections.netns.core.plugins.module_utils._netlink import Session  # noqa: E402
+from ansible_collections.netns.core.plugins.module_utils._network import build_items  # noqa: E402
 from ansible_collections.netns.core.plugins.module_utils._resource import converge_all  # noqa: E402
-from ansible_collections.netns.core.plugins.module_utils.network import build_items  # noqa: E402
 
 
 class FakeModule:

@@ -78,8 +78,8 @@ diff:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.netns.core.plugins.module_utils._argspec import BRIDGE_OPTIONS, options
+from ansible_collections.netns.core.plugins.module_utils._bridge import Bridge
 from ansible_collections.netns.core.plugins.module_utils._resource import run_resource
-from ansible_collections.netns.core.plugins.module_utils.bridge import Bridge
 
 
 def main() -> None:

@@ -88,8 +88,8 @@ diff:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.netns.core.plugins.module_utils._argspec import MASQUERADE_OPTIONS, options
+from ansible_collections.netns.core.plugins.module_utils._masquerade import Masquerade
 from ansible_collections.netns.core.plugins.module_utils._resource import run_resource
-from ansible_collections.netns.core.plugins.module_utils.nat import Masquerade
 
 
 def main() -> None:

@@ -91,8 +91,8 @@ diff:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.netns.core.plugins.module_utils._argspec import NETNS_OPTIONS, options
+from ansible_collections.netns.core.plugins.module_utils._netns import Netns
 from ansible_collections.netns.core.plugins.module_utils._resource import run_resource
-from ansible_collections.netns.core.plugins.module_utils.netns import Netns
 
 
 def main() -> None:

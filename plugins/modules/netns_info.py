@@ -82,8 +82,8 @@ netns_info:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.netns.core.plugins.module_utils._iptables import Iptables
+from ansible_collections.netns.core.plugins.module_utils._netns_info import gather
 from ansible_collections.netns.core.plugins.module_utils._resource import run_module
-from ansible_collections.netns.core.plugins.module_utils.info import gather
 
 
 def main() -> None:

@@ -88,8 +88,8 @@ diff:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.netns.core.plugins.module_utils._argspec import ROUTE_OPTIONS, options
+from ansible_collections.netns.core.plugins.module_utils._netns_route import Route
 from ansible_collections.netns.core.plugins.module_utils._resource import run_resource
-from ansible_collections.netns.core.plugins.module_utils.route import Route
 
 
 def main() -> None:

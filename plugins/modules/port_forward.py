@@ -87,8 +87,8 @@ diff:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.netns.core.plugins.module_utils._argspec import PORT_FORWARD_OPTIONS, options
+from ansible_collections.netns.core.plugins.module_utils._port_forward import PortForward
 from ansible_collections.netns.core.plugins.module_utils._resource import run_resource
-from ansible_collections.netns.core.plugins.module_utils.portfwd import PortForward
 
 
 def main() -> None:

@@ -67,7 +67,7 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.netns.core.plugins.module_utils._argspec import SYSCTL_OPTIONS, options
 from ansible_collections.netns.core.plugins.module_utils._resource import run_resource
-from ansible_collections.netns.core.plugins.module_utils.sysctl import Sysctl
+from ansible_collections.netns.core.plugins.module_utils._sysctl import Sysctl
 
 
 def main() -> None:

@@ -106,7 +106,7 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.netns.core.plugins.module_utils._argspec import VETH_OPTIONS, options
 from ansible_collections.netns.core.plugins.module_utils._resource import run_resource
-from ansible_collections.netns.core.plugins.module_utils.veth import Veth
+from ansible_collections.netns.core.plugins.module_utils._veth import Veth
 
 
 def main() -> None:

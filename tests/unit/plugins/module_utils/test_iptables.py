@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from ansible_collections.netns.core.plugins.module_utils._iptables import Rule, comment_of, parse_rules, quote, tag
-from ansible_collections.netns.core.plugins.module_utils.nat import masquerade_rules, rule_changes
+from ansible_collections.netns.core.plugins.module_utils._masquerade import masquerade_rules, rule_changes
 
 # What `iptables -t nat -S` prints for such rules (iptables v1.8.9 nf_tables, verified in the sandbox)
 LISTING_NAT = "\n".join(

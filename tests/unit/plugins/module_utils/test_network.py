@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 
 from ansible_collections.netns.core.plugins.module_utils._errors import NetnsCoreError
+from ansible_collections.netns.core.plugins.module_utils._network import build_items
 from ansible_collections.netns.core.plugins.module_utils._resource import Change, Outcome, without_promised
-from ansible_collections.netns.core.plugins.module_utils.network import build_items
-from ansible_collections.netns.core.plugins.module_utils.sysctl import Sysctl
+from ansible_collections.netns.core.plugins.module_utils._sysctl import Sysctl
 
 SPEC = {
     "namespaces": [{"name": "red", "sysctl": {"net.ipv4.ip_forward": 1}}],

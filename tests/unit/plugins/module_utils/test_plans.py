@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import pytest
 
+from ansible_collections.netns.core.plugins.module_utils._bridge import Bridge
 from ansible_collections.netns.core.plugins.module_utils._errors import NetnsCoreError
 from ansible_collections.netns.core.plugins.module_utils._iface import config_changes, fresh_state
-from ansible_collections.netns.core.plugins.module_utils.bridge import Bridge
-from ansible_collections.netns.core.plugins.module_utils.nat import Masquerade
-from ansible_collections.netns.core.plugins.module_utils.netns import Netns
-from ansible_collections.netns.core.plugins.module_utils.route import Route
-from ansible_collections.netns.core.plugins.module_utils.sysctl import Sysctl
-from ansible_collections.netns.core.plugins.module_utils.veth import Veth
+from ansible_collections.netns.core.plugins.module_utils._masquerade import Masquerade
+from ansible_collections.netns.core.plugins.module_utils._netns import Netns
+from ansible_collections.netns.core.plugins.module_utils._netns_route import Route
+from ansible_collections.netns.core.plugins.module_utils._sysctl import Sysctl
+from ansible_collections.netns.core.plugins.module_utils._veth import Veth
 
 
 def texts(changes):

@@ -10,7 +10,7 @@ from ansible_collections.netns.core.plugins.module_utils import _normalize as no
 from ansible_collections.netns.core.plugins.module_utils._errors import NetnsCoreError
 from ansible_collections.netns.core.plugins.module_utils._iface import where
 from ansible_collections.netns.core.plugins.module_utils._iptables import Rule, tag
-from ansible_collections.netns.core.plugins.module_utils.nat import TaggedRules
+from ansible_collections.netns.core.plugins.module_utils._masquerade import TaggedRules
 
 LOOPBACK_NET = {4: "127.0.0.0/8", 6: "::1/128"}
 

@@ -11,7 +11,7 @@ from ansible_collections.netns.core.plugins.module_utils._deps import pyroute2_n
 from ansible_collections.netns.core.plugins.module_utils._errors import NetnsCoreError
 from ansible_collections.netns.core.plugins.module_utils._netlink import Session, netns_path, netns_status
 from ansible_collections.netns.core.plugins.module_utils._resource import Change, Resource
-from ansible_collections.netns.core.plugins.module_utils.sysctl import apply_sysctl, read_sysctls, sysctl_changes
+from ansible_collections.netns.core.plugins.module_utils._sysctl import apply_sysctl, read_sysctls, sysctl_changes
 
 LOOPBACK = "lo"
 

@@ -9,7 +9,7 @@ from ansible_collections.netns.core.plugins.module_utils._iface import where
 from ansible_collections.netns.core.plugins.module_utils._iptables import Iptables, Rule, tag
 from ansible_collections.netns.core.plugins.module_utils._netlink import Session
 from ansible_collections.netns.core.plugins.module_utils._resource import Change, Resource
-from ansible_collections.netns.core.plugins.module_utils.sysctl import apply_sysctl, read_sysctls, sysctl_changes
+from ansible_collections.netns.core.plugins.module_utils._sysctl import apply_sysctl, read_sysctls, sysctl_changes
 
 FORWARD_KEY = {4: "net.ipv4.ip_forward", 6: "net.ipv6.conf.all.forwarding"}
 TABLES = ("nat", "filter")

@@ -14,15 +14,15 @@ from ansible_collections.netns.core.plugins.module_utils._argspec import (
     VETH_OPTIONS,
     options,
 )
+from ansible_collections.netns.core.plugins.module_utils._bridge import Bridge
 from ansible_collections.netns.core.plugins.module_utils._errors import NetnsCoreError
+from ansible_collections.netns.core.plugins.module_utils._masquerade import Masquerade
+from ansible_collections.netns.core.plugins.module_utils._netns import Netns
+from ansible_collections.netns.core.plugins.module_utils._netns_route import Route
+from ansible_collections.netns.core.plugins.module_utils._port_forward import PortForward
 from ansible_collections.netns.core.plugins.module_utils._resource import Item, Outcome
-from ansible_collections.netns.core.plugins.module_utils.bridge import Bridge
-from ansible_collections.netns.core.plugins.module_utils.nat import Masquerade
-from ansible_collections.netns.core.plugins.module_utils.netns import Netns
-from ansible_collections.netns.core.plugins.module_utils.portfwd import PortForward
-from ansible_collections.netns.core.plugins.module_utils.route import Route
-from ansible_collections.netns.core.plugins.module_utils.sysctl import Sysctl
-from ansible_collections.netns.core.plugins.module_utils.veth import Veth
+from ansible_collections.netns.core.plugins.module_utils._sysctl import Sysctl
+from ansible_collections.netns.core.plugins.module_utils._veth import Veth
 
 # (section, options of the single module, how to build its resource) in the order a present run applies them
 SECTIONS = (
