@@ -13,9 +13,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import errno
-import fcntl
 import os
-import time
 from collections.abc import Iterator
 
 from ansible_collections.netns.core.plugins.module_utils._deps import IPRoute, NetlinkError, pyroute2_netns
@@ -62,36 +60,6 @@ def kernel_error(action: str, exc: BaseException) -> NetnsCoreError:
 
 def netns_path(name: str) -> str:
     return os.path.join(NETNS_RUN_DIR, name)
-
-
-LOCK_WAIT_SECONDS = 300
-
-
-@contextlib.contextmanager
-def host_lock(wait: float = LOCK_WAIT_SECONDS) -> Iterator[None]:
-    """One netns.core task at a time per host: an exclusive flock on the /run/netns directory (created as
-    `ip netns add` does), held from the first read to the last change. Two playbooks at once, or a re-run while
-    the module of a killed ansible-playbook still finishes (Ansible's workers run in their own session, so they
-    outlive a SIGKILL of ansible-playbook), then never plan from a state the other is changing. The lock dies
-    with its holder; nothing is left on disk."""
-    os.makedirs(NETNS_RUN_DIR, mode=0o755, exist_ok=True)
-    fd = os.open(NETNS_RUN_DIR, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        deadline = time.monotonic() + wait
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() > deadline:
-                    raise NetnsCoreError(
-                        f"another netns.core task has held the lock on {NETNS_RUN_DIR} for {wait:.0f} s; "
-                        "nothing was changed"
-                    ) from None
-                time.sleep(0.05)
-        yield
-    finally:
-        os.close(fd)  # releases the lock
 
 
 def netns_status(name: str) -> str:

@@ -13,16 +13,12 @@ converge() runs them; run_resource() is the whole main() of a single-object modu
 from __future__ import annotations
 
 import copy
-import os
 from dataclasses import dataclass, field
 
-from ansible_collections.netns.core.plugins.module_utils._deps import (
-    HAS_PYROUTE2,
-    PYROUTE2_IMPORT_ERROR,
-    NetlinkError,
-)
+from ansible_collections.netns.core.plugins.module_utils._deps import NetlinkError
 from ansible_collections.netns.core.plugins.module_utils._errors import NetnsCoreError
-from ansible_collections.netns.core.plugins.module_utils._netlink import Session, host_lock, kernel_error
+from ansible_collections.netns.core.plugins.module_utils._netlink import Session, kernel_error
+from ansible_collections.netns.core.plugins.module_utils._runtime import run_module
 
 
 @dataclass(frozen=True)
@@ -258,60 +254,11 @@ def run_resource(module, build) -> None:
     def work(session: Session) -> dict:
         resource = build(module.params, module)
         result = outcome_result(converge(session, resource, module.check_mode))
-        if resource.assumed:
-            result["warnings"] = [
+        for missing in resource.assumed:
+            module.warn(
                 f"check mode: {missing}; planned as if an earlier task of this run creates it (a real run fails"
                 " if nothing does)"
-                for missing in resource.assumed
-            ]
+            )
         return result
 
     run_module(module, work)
-
-
-# Capabilities every task needs: netlink changes and iptables (CAP_NET_ADMIN), joining and mounting namespaces
-# (CAP_SYS_ADMIN). Reads need them too: iptables will not even list rules without CAP_NET_ADMIN.
-NEEDED_CAPABILITIES = {"CAP_NET_ADMIN": 12, "CAP_SYS_ADMIN": 21}
-
-
-def missing_capabilities(status: str | None = None) -> list[str]:
-    """The needed capabilities this process's effective set lacks (from /proc/self/status, or `status`)."""
-    if status is None:
-        try:
-            with open("/proc/self/status", encoding="ascii") as handle:
-                status = handle.read()
-        except OSError:
-            return []  # no /proc: let the kernel say what it refuses
-    for line in status.splitlines():
-        if line.startswith("CapEff:"):
-            effective = int(line.split()[1], 16)
-            return [name for name, bit in NEEDED_CAPABILITIES.items() if not effective >> bit & 1]
-    return []
-
-
-def run_module(module, work) -> None:
-    """Open one netlink session, run `work(session) -> result`, and end the module exactly once."""
-    missing = missing_capabilities()
-    if missing:
-        module.fail_json(
-            msg=f"{module._name} needs root: this process (uid {os.geteuid()}) lacks {' and '.join(missing)}."
-            " Run the task as root (become: true), or give it CAP_NET_ADMIN and CAP_SYS_ADMIN; nothing was changed"
-        )
-    if not HAS_PYROUTE2:
-        from ansible.module_utils.basic import missing_required_lib
-
-        module.fail_json(msg=missing_required_lib("pyroute2"), exception=PYROUTE2_IMPORT_ERROR)
-    error: NetnsCoreError | None = None
-    try:
-        with host_lock():
-            session = Session()
-            try:
-                result = work(session)
-            finally:
-                session.close()
-    except NetnsCoreError as exc:
-        error = exc
-    if error is not None:
-        # outside the except block, so Ansible does not attach a traceback to a message meant for people
-        module.fail_json(msg=error.msg, **{k: v for k, v in error.details.items() if k not in ("errno", "reason")})
-    module.exit_json(**result)

@@ -83,7 +83,7 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.netns.core.plugins.module_utils._iptables import Iptables
 from ansible_collections.netns.core.plugins.module_utils._netns_info import gather
-from ansible_collections.netns.core.plugins.module_utils._resource import run_module
+from ansible_collections.netns.core.plugins.module_utils._runtime import run_module
 
 
 def main() -> None:

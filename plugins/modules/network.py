@@ -131,7 +131,8 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.netns.core.plugins.module_utils._argspec import STATE
 from ansible_collections.netns.core.plugins.module_utils._network import SECTION_NAMES, build_items, network_result
-from ansible_collections.netns.core.plugins.module_utils._resource import converge_all, run_module
+from ansible_collections.netns.core.plugins.module_utils._resource import converge_all
+from ansible_collections.netns.core.plugins.module_utils._runtime import run_module
 
 
 def main() -> None:

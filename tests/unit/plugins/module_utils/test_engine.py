@@ -155,7 +155,7 @@ def test_converge_all_does_not_read_again_what_its_plan_found_absent():
 
 
 def test_missing_capabilities_reads_the_effective_set():
-    from ansible_collections.netns.core.plugins.module_utils._resource import missing_capabilities
+    from ansible_collections.netns.core.plugins.module_utils._runtime import missing_capabilities
 
     root = "Name:\tpython\nCapInh:\t0000000000000000\nCapEff:\t000001ffffffffff\n"
     nobody = "CapEff:\t0000000000000000\n"
