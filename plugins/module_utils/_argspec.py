@@ -9,6 +9,7 @@ import copy
 NETNS = {"type": "str"}
 STATE = {"type": "str", "choices": ["present", "absent"], "default": "present"}
 ADDRESSES = {"type": "list", "elements": "str"}
+PROTOCOLS = ("tcp", "udp")
 
 # Options per resource kind, without `state` (the network module has one state for everything).
 NETNS_OPTIONS = {
@@ -57,7 +58,7 @@ MASQUERADE_OPTIONS = {
 
 PORT_FORWARD_OPTIONS = {
     "port": {"type": "int", "required": True},
-    "protocol": {"type": "str", "choices": ["tcp", "udp"], "default": "tcp"},
+    "protocol": {"type": "str", "choices": list(PROTOCOLS), "default": "tcp"},
     "destination": {"type": "str", "required": True},
     "netns": NETNS,
     "in_interface": {"type": "str"},

@@ -5,19 +5,10 @@
 from __future__ import annotations
 
 from ansible_collections.netns.core.plugins.module_utils import _normalize as norm
-from ansible_collections.netns.core.plugins.module_utils._iface import (
-    CONFIG_OPS,
-    apply_config,
-    config_changes,
-    fragile_addresses,
-    fresh_state,
-    index_of,
-    interface_state,
-    kind_conflict,
-    where,
-)
-from ansible_collections.netns.core.plugins.module_utils._netlink import Session
-from ansible_collections.netns.core.plugins.module_utils._resource import Change, Resource
+from ansible_collections.netns.core.plugins.module_utils._iface import config_changes, fresh_state, refuse_other_kind
+from ansible_collections.netns.core.plugins.module_utils._model import KernelModel, where
+from ansible_collections.netns.core.plugins.module_utils._ops import CreateBridge, DeleteLink, Op, SetStp
+from ansible_collections.netns.core.plugins.module_utils._resource import Resource
 
 
 class Bridge(Resource):
@@ -28,23 +19,21 @@ class Bridge(Resource):
         self.name = norm.ifname(params["name"], "name")
         self.ns = norm.netns_name(params.get("netns"))
         self.addresses = norm.address_list(params.get("addresses"))
-        self.mtu = norm.positive_int(params.get("mtu"), "mtu", 68, 65535)
+        self.mtu = norm.mtu(params.get("mtu"))
         self.stp = bool(params.get("stp"))
 
     def label(self) -> str:
         return f"bridge {self.name}{where(self.ns)}"
 
-    def namespaces(self) -> list[tuple[str, str]]:
+    def namespaces(self) -> list[tuple[str, str | None]]:
         return [("netns", self.ns)]
 
-    def read(self, session: Session) -> dict | None:
-        view = session.view(self.ns)
-        kind_conflict(view, self.name, "bridge", "name")
-        state = interface_state(view, self.name)
+    def read(self, model: KernelModel) -> dict | None:
+        refuse_other_kind(model, self.ns, self.name, "bridge", "name")
+        state = model.interface(self.ns, self.name)
         if state is None:
             return None
-        state["stp"] = view.link(self.name).get("stp", False)
-        self._fragile = fragile_addresses(view, self.name)
+        state["stp"] = model.link(self.ns, self.name).get("stp", False)
         return state
 
     def desired(self) -> dict | None:
@@ -61,51 +50,23 @@ class Bridge(Resource):
             "stp": self.stp,
         }
 
-    def plan(self, before: dict | None, want: dict | None) -> list[Change]:
+    def plan(self, model: KernelModel, before: dict | None, want: dict | None) -> list[Op]:
         at = f"{self.name}{where(self.ns)}"
         if want is None:
             if before is None:
                 return []
-            return [Change("delete", self.name, {"ns": self.ns}, f"delete bridge {at} (its ports are released)")]
-        changes: list[Change] = []
+            return [DeleteLink(self.ns, self.name).says(f"delete bridge {at} (its ports are released)")]
+        ops: list[Op] = []
         have = before
+        lost = frozenset()
         if before is None:
             stp = " with stp on" if self.stp else ""
-            changes.append(
-                Change(
-                    "create", self.name, {"ns": self.ns, "mtu": self.mtu, "stp": self.stp}, f"create bridge {at}{stp}"
-                )
-            )
+            ops.append(CreateBridge(self.ns, self.name, self.mtu, self.stp).says(f"create bridge {at}{stp}"))
             have = {**fresh_state(self.name, self.ns, "bridge", self.mtu), "stp": self.stp}
-        elif have.get("stp") != self.stp:
-            changes.append(
-                Change(
-                    "set_stp",
-                    self.name,
-                    {"ns": self.ns, "stp": self.stp},
-                    f"turn stp {'on' if self.stp else 'off'} on bridge {at}",
+        else:
+            lost = model.secondaries_lost_with_primary(self.ns, self.name)
+            if have.get("stp") != self.stp:
+                ops.append(
+                    SetStp(self.ns, self.name, self.stp).says(f"turn stp {'on' if self.stp else 'off'} on bridge {at}")
                 )
-            )
-        fragile = getattr(self, "_fragile", frozenset()) if before is not None else frozenset()
-        return changes + config_changes(have, {**want, "master": None}, fragile)
-
-    def predict(self, before: dict | None, want: dict | None) -> dict | None:
-        if before is None and want is not None:
-            before = {**fresh_state(self.name, self.ns, "bridge", self.mtu), "stp": self.stp}
-        return super().predict(before, want)
-
-    def apply(self, session: Session, change: Change) -> None:
-        ipr = session.ipr(self.ns)
-        if change.op == "create":
-            extra = {"mtu": self.mtu} if self.mtu else {}
-            ipr.link("add", ifname=self.name, kind="bridge", br_stp_state=int(self.stp), **extra)
-        elif change.op == "set_stp":
-            ipr.link(
-                "set", index=index_of(session, self.ns, self.name, "name"), kind="bridge", br_stp_state=int(self.stp)
-            )
-        elif change.op == "delete":
-            ipr.link("del", index=index_of(session, self.ns, self.name, "name"))
-        elif change.op in CONFIG_OPS:
-            apply_config(session, change)
-            return
-        session.invalidate(self.ns, indexes=change.op == "delete")
+        return ops + config_changes(have, {**want, "master": None}, lost)

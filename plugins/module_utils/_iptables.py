@@ -12,10 +12,9 @@ from __future__ import annotations
 import shlex
 from dataclasses import dataclass
 
+from ansible_collections.netns.core.plugins.module_utils._constants import TAG_PREFIX
 from ansible_collections.netns.core.plugins.module_utils._errors import NetnsCoreError
 from ansible_collections.netns.core.plugins.module_utils._netlink import Session
-
-TAG_PREFIX = "netns.core"
 
 
 @dataclass(frozen=True)
@@ -109,12 +108,3 @@ class Iptables:
                 cause += " (needs root: CAP_NET_ADMIN)"
             raise NetnsCoreError(f"{self.command} {' '.join(argv)}{where} failed (rc={rc}): {cause}")
         return out
-
-    def tagged(self, ns: str | None, tables: tuple[str, ...], wanted_tag: str) -> list[Rule]:
-        """Every rule in `tables` whose comment is exactly `wanted_tag`, in listing order (duplicates kept)."""
-        found = []
-        for table in tables:
-            for rule in parse_rules(table, self.run(ns, ["-t", table, "-S"])):
-                if comment_of(rule) == wanted_tag:
-                    found.append(rule)
-        return found

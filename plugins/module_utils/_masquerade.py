@@ -5,94 +5,103 @@
 from __future__ import annotations
 
 from ansible_collections.netns.core.plugins.module_utils import _normalize as norm
-from ansible_collections.netns.core.plugins.module_utils._iface import where
-from ansible_collections.netns.core.plugins.module_utils._iptables import Iptables, Rule, tag
-from ansible_collections.netns.core.plugins.module_utils._netlink import Session
-from ansible_collections.netns.core.plugins.module_utils._resource import Change, Resource
-from ansible_collections.netns.core.plugins.module_utils._sysctl import apply_sysctl, read_sysctls, sysctl_changes
+from ansible_collections.netns.core.plugins.module_utils._constants import FORWARD_KEY
+from ansible_collections.netns.core.plugins.module_utils._firewall import (
+    ForwardAcceptRule,
+    IptablesBackend,
+    MasqueradeRule,
+)
+from ansible_collections.netns.core.plugins.module_utils._iptables import Rule, comment_of, tag
+from ansible_collections.netns.core.plugins.module_utils._model import KernelModel, where
+from ansible_collections.netns.core.plugins.module_utils._ops import AddRule, DelRule, Op
+from ansible_collections.netns.core.plugins.module_utils._resource import Resource
+from ansible_collections.netns.core.plugins.module_utils._sysctl import read_sysctls, sysctl_changes
 
-FORWARD_KEY = {4: "net.ipv4.ip_forward", 6: "net.ipv6.conf.all.forwarding"}
-TABLES = ("nat", "filter")
 
-
-def masquerade_rules(source: str, out_interface: str | None, forwarding: bool, comment: str) -> list[Rule]:
-    """The rules for one source, in the exact form `iptables -S` prints them back (pure)."""
-    tagged = ("-m", "comment", "--comment", comment)
-    out = ("-o", out_interface) if out_interface else ()
-    rules = [Rule("nat", "POSTROUTING", ("-s", source, "!", "-d", source, *out, *tagged, "-j", "MASQUERADE"))]
+def masquerade_intents(family: int, source: str, out_interface: str | None, forwarding: bool, comment: str) -> list:
+    """What one masquerade wants, as backend-neutral rules (pure)."""
+    rules: list = [MasqueradeRule(family, source, source, out_interface, comment)]
     if forwarding:
         rules += [
-            Rule("filter", "FORWARD", ("-s", source, *tagged, "-j", "ACCEPT"), insert=True),
-            Rule(
-                "filter",
-                "FORWARD",
-                ("-d", source, "-m", "conntrack", "--ctstate", "RELATED,ESTABLISHED", *tagged, "-j", "ACCEPT"),
-                insert=True,
-            ),
+            ForwardAcceptRule(family, comment, source=source),
+            ForwardAcceptRule(family, comment, destination=source, ctstate="RELATED,ESTABLISHED"),
         ]
     return rules
 
 
-def rule_changes(ns: str | None, have: list[Rule], want: list[Rule]) -> list[Change]:
+def masquerade_rules(source: str, out_interface: str | None, forwarding: bool, comment: str) -> list[Rule]:
+    """The iptables rules for one source, in the exact form `iptables -S` prints them back (pure)."""
+    intents = masquerade_intents(norm.family_of(source), source, out_interface, forwarding, comment)
+    return [IptablesBackend.render(rule) for rule in intents]
+
+
+def rule_changes(ns: str | None, have: list[Rule], want: list[Rule], family: int = 4) -> list[Op]:
     """Delete tagged rules that are not wanted (or are duplicates), add wanted ones that are missing (pure)."""
-    changes = []
+    backend = IptablesBackend.name
+    ops: list[Op] = []
     seen = set()
     wanted = {rule.key for rule in want}
     for rule in have:
         if rule.key in wanted and rule.key not in seen:
             seen.add(rule.key)
             continue
-        changes.append(
-            Change("del_rule", rule.chain, {"ns": ns, "rule": rule}, f"delete rule {rule.spec()}{where(ns)}")
-        )
+        ops.append(DelRule(ns, backend, family, rule).says(f"delete rule {rule.spec()}{where(ns)}"))
     for rule in want:
         if rule.key not in seen:
-            changes.append(
-                Change("add_rule", rule.chain, {"ns": ns, "rule": rule}, f"add rule {rule.spec()}{where(ns)}")
-            )
-    return changes
+            ops.append(AddRule(ns, backend, family, rule).says(f"add rule {rule.spec()}{where(ns)}"))
+    return ops
 
 
 class TaggedRules(Resource):
-    """Rules carrying one netns.core tag in one namespace: read back with -S, exactly the wanted set kept.
+    """Rules carrying one netns.core tag in one namespace: read back from the backend, exactly the wanted set kept.
 
-    Subclasses say which rules they want (`want_rules`) and may manage sysctls with them (`extra_*`).
+    Subclasses say which rules they want (`intents`), as backend-neutral rules, and may manage sysctls with them
+    (`extra_*`).
     """
 
-    result_key = "rules"
-    reread_absent = True  # masquerade and port_forward in one namespace share FORWARD accepts
+    backend = IptablesBackend
 
-    def __init__(self, params: dict, module, family: int, rule_tag: str) -> None:
+    def __init__(self, params: dict, family: int, rule_tag: str) -> None:
         super().__init__(params)
         self.ns = norm.netns_name(params.get("netns"))
         self.family = family
         self.tag = rule_tag
-        self.iptables = Iptables(module, None, family)
 
-    def namespaces(self) -> list[tuple[str, str]]:
+    def namespaces(self) -> list[tuple[str, str | None]]:
         return [("netns", self.ns)]
 
     def identity(self) -> dict:
         raise NotImplementedError
 
-    def want_rules(self) -> list[Rule]:
+    def intents(self) -> list:
         raise NotImplementedError
 
-    def extra_read(self, session: Session) -> dict:
+    def want_rules(self) -> list[Rule]:
+        return [self.backend.render(rule) for rule in self.intents()]
+
+    def extra_read(self, model: KernelModel) -> dict:
         return {}
 
     def extra_want(self) -> dict:
         return {}
 
-    def extra_changes(self, before: dict | None, want: dict | None) -> list[Change]:
+    def extra_changes(self, before: dict | None, want: dict | None) -> list[Op]:
         return []
 
-    def read(self, session: Session) -> dict | None:
-        self.iptables.session = session
-        if not session.view(self.ns).exists:
+    def tagged(self, model: KernelModel) -> list[Rule]:
+        """Every rule of ours (this tag exactly) in the backend's tables, in listing order (duplicates kept)."""
+        return [
+            rule
+            for table in self.backend.tables
+            for rule in model.listing(self.ns, self.backend.name, self.family, table)
+            if comment_of(rule) == self.tag
+        ]
+
+    def read(self, model: KernelModel) -> dict | None:
+        if not model.exists(self.ns):
             return None
-        rules = self.iptables.tagged(self.ns, TABLES, self.tag)
-        extra = self.extra_read(session)
+        rules = self.tagged(model)
+        extra = self.extra_read(model)
         if not rules and self.state == "absent":
             return None
         return {**self.identity(), "rules": sorted(r.spec() for r in rules), **extra}
@@ -102,18 +111,10 @@ class TaggedRules(Resource):
             return None
         return {**self.identity(), "rules": sorted(r.spec() for r in self.want_rules()), **self.extra_want()}
 
-    def plan(self, before: dict | None, want: dict | None) -> list[Change]:
-        have_rules = [Rule.from_spec(spec) for spec in (before or {}).get("rules", [])]
-        return self.extra_changes(before, want) + rule_changes(self.ns, have_rules, self.want_rules() if want else [])
-
-    def apply(self, session: Session, change: Change) -> None:
-        self.iptables.session = session
-        if change.op == "sysctl":
-            apply_sysctl(session, change)
-        elif change.op == "add_rule":
-            self.iptables.run(self.ns, change.args["rule"].add_argv())
-        elif change.op == "del_rule":
-            self.iptables.run(self.ns, change.args["rule"].delete_argv())
+    def plan(self, model: KernelModel, before: dict | None, want: dict | None) -> list[Op]:
+        have = self.tagged(model) if before is not None else []
+        wanted = self.want_rules() if want else []
+        return self.extra_changes(before, want) + rule_changes(self.ns, have, wanted, self.family)
 
     def result_extra(self, after: dict | None) -> dict:
         return {"rules": list((after or {}).get("rules", []))}
@@ -122,9 +123,9 @@ class TaggedRules(Resource):
 class Masquerade(TaggedRules):
     kind = "masquerade"
 
-    def __init__(self, params: dict, module) -> None:
+    def __init__(self, params: dict, module=None) -> None:
         self.source = norm.network(params["source"], "source")
-        super().__init__(params, module, norm.family_of(self.source), tag("masquerade", self.source))
+        super().__init__(params, norm.family_of(self.source), tag("masquerade", self.source))
         self.out_interface = norm.ifname(params.get("out_interface"), "out_interface")
         self.forwarding = params.get("forwarding", True) is not False
         self.forward_key = FORWARD_KEY[self.family]
@@ -135,16 +136,16 @@ class Masquerade(TaggedRules):
     def identity(self) -> dict:
         return {"netns": self.ns, "source": self.source}
 
-    def want_rules(self) -> list[Rule]:
-        return masquerade_rules(self.source, self.out_interface, self.forwarding, self.tag)
+    def intents(self) -> list:
+        return masquerade_intents(self.family, self.source, self.out_interface, self.forwarding, self.tag)
 
-    def extra_read(self, session: Session) -> dict:
-        return {self.forward_key: read_sysctls(session, self.ns, [self.forward_key])[self.forward_key]}
+    def extra_read(self, model: KernelModel) -> dict:
+        return {self.forward_key: read_sysctls(model, self.ns, [self.forward_key])[self.forward_key]}
 
     def extra_want(self) -> dict:
         return {self.forward_key: "1" if self.forwarding else None}
 
-    def extra_changes(self, before: dict | None, want: dict | None) -> list[Change]:
+    def extra_changes(self, before: dict | None, want: dict | None) -> list[Op]:
         if not (want and self.forwarding):
             return []
         return sysctl_changes(

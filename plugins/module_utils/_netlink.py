@@ -16,11 +16,11 @@ import errno
 import os
 from collections.abc import Iterator
 
+from ansible_collections.netns.core.plugins.module_utils._constants import NETNS_RUN_DIR
 from ansible_collections.netns.core.plugins.module_utils._deps import IPRoute, NetlinkError, pyroute2_netns
 from ansible_collections.netns.core.plugins.module_utils._errors import NetnsCoreError
 from ansible_collections.netns.core.plugins.module_utils._normalize import address_sort_key
 
-NETNS_RUN_DIR = "/run/netns"
 IFF_UP = 0x1
 RT_SCOPE_UNIVERSE = 0
 IFA_F_SECONDARY = 0x01
@@ -60,6 +60,11 @@ def kernel_error(action: str, exc: BaseException) -> NetnsCoreError:
 
 def netns_path(name: str) -> str:
     return os.path.join(NETNS_RUN_DIR, name)
+
+
+def namespace_id(path: str) -> str:
+    """'net:[INODE]', as readlink /proc/PID/ns/net prints it, for a namespace file or a name under /run/netns."""
+    return f"net:[{os.stat(path).st_ino}]"
 
 
 def netns_status(name: str) -> str:
@@ -395,6 +400,17 @@ class Session:
             if other != ns and self.nsid_of(ns, other) == nsid:
                 return other
         return "?"
+
+    def peer_of(self, ns: str | None, link: Link, expected: str | None) -> tuple[str | None, Link | None]:
+        """The other end of veth `link` (in `ns`): (its namespace, its link). The namespace is '?' when it has no
+        name under /run/netns; the link is None when the kernel no longer knows it."""
+        if link["peer_nsid"] is None:
+            peer_ns = ns
+        else:
+            peer_ns = self.find_by_nsid(ns, link["peer_nsid"], expected)
+            if peer_ns == "?":
+                return "?", None
+        return peer_ns, self.view(peer_ns).link_by_index(link["peer_index"])
 
     def close(self) -> None:
         for sock in self._sockets.values():

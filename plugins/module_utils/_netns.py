@@ -4,21 +4,21 @@
 
 from __future__ import annotations
 
-import os
-
 from ansible_collections.netns.core.plugins.module_utils import _normalize as norm
-from ansible_collections.netns.core.plugins.module_utils._deps import pyroute2_netns
+from ansible_collections.netns.core.plugins.module_utils._constants import LOOPBACK
 from ansible_collections.netns.core.plugins.module_utils._errors import NetnsCoreError
-from ansible_collections.netns.core.plugins.module_utils._netlink import Session, netns_path, netns_status
-from ansible_collections.netns.core.plugins.module_utils._resource import Change, Resource
-from ansible_collections.netns.core.plugins.module_utils._sysctl import apply_sysctl, read_sysctls, sysctl_changes
-
-LOOPBACK = "lo"
-
-
-def namespace_id(path: str) -> str:
-    """'net:[INODE]', as readlink /proc/PID/ns/net prints it, for a namespace file or a name under /run/netns."""
-    return f"net:[{os.stat(path).st_ino}]"
+from ansible_collections.netns.core.plugins.module_utils._model import KernelModel
+from ansible_collections.netns.core.plugins.module_utils._netlink import namespace_id, netns_path
+from ansible_collections.netns.core.plugins.module_utils._ops import (
+    AttachNetns,
+    CreateNetns,
+    DeleteNetns,
+    Op,
+    SetUp,
+    UnlinkStaleNetns,
+)
+from ansible_collections.netns.core.plugins.module_utils._resource import Resource
+from ansible_collections.netns.core.plugins.module_utils._sysctl import read_sysctls, sysctl_changes
 
 
 class Netns(Resource):
@@ -33,28 +33,25 @@ class Netns(Resource):
             for key, value in (params.get("sysctl") or {}).items()
         }
         self.pid = norm.positive_int(params.get("pid"), "pid", 1, 2**22)
-        self._target: str | None = None
+        self._pid_namespace_id: str | None = None
 
     def label(self) -> str:
         return f"netns {self.name}"
 
-    def touched(self) -> set[str | None]:
-        return {self.name}
-
-    def read(self, session: Session) -> dict | None:
-        status = netns_status(self.name)
+    def read(self, model: KernelModel) -> dict | None:
+        status = model.status(self.name)
         if status == "absent":
             return None
         if status == "stale":
             return {"name": self.name, "stale": True}
-        lo = session.view(self.name).link(LOOPBACK)
+        lo = model.link(self.name, LOOPBACK)
         state = {
             "name": self.name,
             "loopback": bool(lo and lo["up"]),
-            "sysctl": read_sysctls(session, self.name, sorted(self.sysctl)) if self.state == "present" else {},
+            "sysctl": read_sysctls(model, self.name, sorted(self.sysctl)) if self.state == "present" else {},
         }
         if self.pid is not None:
-            state["namespace"] = namespace_id(netns_path(self.name))
+            state["namespace"] = model.namespace_id(self.name)
         return state
 
     def desired(self) -> dict | None:
@@ -62,91 +59,55 @@ class Netns(Resource):
             return None
         want = {"name": self.name, "loopback": self.loopback, "sysctl": dict(self.sysctl)}
         if self.pid is not None:
-            want["namespace"] = self.target()
+            want["namespace"] = self.pid_namespace_id()
         return want
 
-    def target(self) -> str:
+    def pid_namespace_id(self) -> str:
         """The network namespace of process `pid`, as `readlink /proc/PID/ns/net` names it."""
-        if self._target is None:
+        if self._pid_namespace_id is None:
             try:
-                self._target = namespace_id(f"/proc/{self.pid}/ns/net")
+                self._pid_namespace_id = namespace_id(f"/proc/{self.pid}/ns/net")
             except FileNotFoundError:
                 raise NetnsCoreError(f"pid {self.pid}: no such process") from None
             except PermissionError:
                 raise NetnsCoreError(f"pid {self.pid}: reading its network namespace needs root") from None
-        return self._target
+        return self._pid_namespace_id
 
-    def validate_live(self, session: Session, before: dict | None, want: dict | None, check_mode: bool) -> None:
-        if want is None or self.pid is None or before is None or before.get("stale"):
-            return
-        if before["namespace"] != want["namespace"]:
+    def plan(self, model: KernelModel, before: dict | None, want: dict | None) -> list[Op]:
+        stale = before is not None and before.get("stale")
+        if want is None:
+            if before is None:
+                return []
+            if stale:
+                return [UnlinkStaleNetns(self.name).says(f"remove stale netns file {netns_path(self.name)}")]
+            if self.pid is not None:
+                text = f"remove the name {self.name} (the namespace lives on with its processes)"
+                return [DeleteNetns(self.name).says(text)]
+            return [DeleteNetns(self.name).says(f"delete netns {self.name}")]
+        if self.pid is not None and before is not None and not stale and before["namespace"] != want["namespace"]:
             raise NetnsCoreError(
                 f"netns {self.name!r} already names another network namespace ({before['namespace']}) than the one "
                 f"of pid {self.pid} ({want['namespace']}); remove that name first or choose another"
             )
-
-    def plan(self, before: dict | None, want: dict | None) -> list[Change]:
-        if want is None:
-            if before is None:
-                return []
-            if before.get("stale"):
-                return [Change("unlink", self.name, {}, f"remove stale netns file {netns_path(self.name)}")]
-            if self.pid is not None:
-                text = f"remove the name {self.name} (the namespace lives on with its processes)"
-                return [Change("delete", self.name, {}, text)]
-            return [Change("delete", self.name, {}, f"delete netns {self.name}")]
-        changes: list[Change] = []
+        ops: list[Op] = []
         have = before
-        if before is None or before.get("stale"):
-            if before is not None:
-                changes.append(
-                    Change(
-                        "unlink",
-                        self.name,
-                        {},
-                        f"remove stale netns file {netns_path(self.name)} (no namespace mounted)",
+        if before is None or stale:
+            if stale:
+                ops.append(
+                    UnlinkStaleNetns(self.name).says(
+                        f"remove stale netns file {netns_path(self.name)} (no namespace mounted)"
                     )
                 )
             if self.pid is not None:
                 text = f"attach netns {self.name} to the network namespace of pid {self.pid} ({want['namespace']})"
-                changes.append(Change("attach", self.name, {"pid": self.pid}, text))
+                ops.append(AttachNetns(self.name, self.pid, want["namespace"]).says(text))
             else:
-                changes.append(Change("create", self.name, {}, f"create netns {self.name}"))
+                ops.append(CreateNetns(self.name).says(f"create netns {self.name}"))
             have = {"name": self.name, "loopback": False, "sysctl": {}}
         if have["loopback"] != want["loopback"]:
-            changes.append(
-                Change(
-                    "loopback",
-                    self.name,
-                    {"up": want["loopback"]},
-                    f"bring lo {'up' if want['loopback'] else 'down'} in netns {self.name}",
+            ops.append(
+                SetUp(self.name, LOOPBACK, want["loopback"]).says(
+                    f"bring lo {'up' if want['loopback'] else 'down'} in netns {self.name}"
                 )
             )
-        return changes + sysctl_changes(self.name, have["sysctl"], want["sysctl"])
-
-    def predict(self, before: dict | None, want: dict | None) -> dict | None:
-        if before is not None and before.get("stale"):
-            before = None
-        return super().predict(before, want)
-
-    def apply(self, session: Session, change: Change) -> None:
-        if change.op == "create":
-            session.create_netns(self.name)
-        elif change.op == "attach":
-            try:
-                pyroute2_netns.attach(self.name, change.args["pid"])
-            except OSError:
-                if netns_status(self.name) == "stale":
-                    os.unlink(netns_path(self.name))  # the mount failed: leave no empty file behind
-                raise
-        elif change.op == "delete":
-            session.forget(self.name)
-            pyroute2_netns.remove(self.name)
-        elif change.op == "unlink":
-            os.unlink(netns_path(self.name))
-        elif change.op == "loopback":
-            ipr = session.ipr(self.name)
-            ipr.link("set", index=ipr.link_lookup(ifname=LOOPBACK)[0], state="up" if change.args["up"] else "down")
-        elif change.op == "sysctl":
-            apply_sysctl(session, change)
-        session.invalidate(self.name, indexes=change.op != "loopback")
+        return ops + sysctl_changes(self.name, have["sysctl"], want["sysctl"])

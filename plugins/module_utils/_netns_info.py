@@ -5,12 +5,12 @@
 from __future__ import annotations
 
 from ansible_collections.netns.core.plugins.module_utils import _normalize as norm
+from ansible_collections.netns.core.plugins.module_utils._constants import FIREWALL_TABLES, FORWARD_KEY, TAG_PREFIX
 from ansible_collections.netns.core.plugins.module_utils._errors import NetnsCoreError
-from ansible_collections.netns.core.plugins.module_utils._iptables import TAG_PREFIX, Iptables, comment_of, parse_rules
+from ansible_collections.netns.core.plugins.module_utils._iptables import Iptables, comment_of, parse_rules
 from ansible_collections.netns.core.plugins.module_utils._netlink import Session, list_netns, read_sysctl
 
 SCOPES = {0: "global", 200: "site", 253: "link", 254: "host", 255: "nowhere"}
-TABLES = ("nat", "filter")
 
 
 def namespace_facts(session: Session, ns: str | None, iptables: list[Iptables]) -> dict:
@@ -47,7 +47,7 @@ def namespace_facts(session: Session, ns: str | None, iptables: list[Iptables]) 
     ]
     rules = []
     for tool in iptables:
-        for table in TABLES:
+        for table in FIREWALL_TABLES:
             for rule in parse_rules(table, tool.run(ns, ["-t", table, "-S"])):
                 comment = comment_of(rule) or ""
                 if comment.startswith(TAG_PREFIX + " "):
@@ -58,20 +58,16 @@ def namespace_facts(session: Session, ns: str | None, iptables: list[Iptables]) 
         "links": facts_links,
         "addresses": addresses,
         "routes": routes,
-        "ip_forward": read_sysctl(session, ns, "net.ipv4.ip_forward") == "1",
-        "ipv6_forwarding": read_sysctl(session, ns, "net.ipv6.conf.all.forwarding") == "1",
+        "ip_forward": read_sysctl(session, ns, FORWARD_KEY[4]) == "1",
+        "ipv6_forwarding": read_sysctl(session, ns, FORWARD_KEY[6]) == "1",
         "rules": rules,
     }
 
 
 def _peer(session: Session, ns: str | None, link: dict) -> dict:
-    if link["peer_nsid"] is None:
-        peer_ns = ns
-    else:
-        peer_ns = session.find_by_nsid(ns, link["peer_nsid"], None)
+    peer_ns, peer = session.peer_of(ns, link, None)
     if peer_ns == "?":
         return {"netns": None, "name": None, "unnamed_namespace": True}
-    peer = session.view(peer_ns).link_by_index(link["peer_index"])
     return {"netns": peer_ns, "name": peer["name"] if peer else None}
 
 

@@ -31,8 +31,8 @@ SECTIONS = (
     ("bridges", BRIDGE_OPTIONS, lambda params, module: Bridge(params)),
     ("veths", VETH_OPTIONS, lambda params, module: Veth(params)),
     ("routes", ROUTE_OPTIONS, lambda params, module: Route(params)),
-    ("masquerades", MASQUERADE_OPTIONS, Masquerade),
-    ("port_forwards", PORT_FORWARD_OPTIONS, PortForward),
+    ("masquerades", MASQUERADE_OPTIONS, lambda params, module: Masquerade(params)),
+    ("port_forwards", PORT_FORWARD_OPTIONS, lambda params, module: PortForward(params)),
 )
 SECTION_NAMES = tuple(entry[0] for entry in SECTIONS)
 
@@ -50,8 +50,8 @@ def validate_item(section: str, index: int, kind_options: dict, item: object) ->
     return result.validated_parameters
 
 
-def build_items(params: dict, module) -> tuple[list[Item], set[str]]:
-    """Every object as an Item, in the order the state asks for; and the namespaces the call will create.
+def build_items(params: dict, module=None) -> list[Item]:
+    """Every object as an Item, in the order the state asks for.
 
     present: namespaces, sysctls, bridges, veths, routes, masquerades, port_forwards.
     absent: the reverse, sysctls left alone.
@@ -81,8 +81,7 @@ def build_items(params: dict, module) -> tuple[list[Item], set[str]]:
                 f"({item.resource.label()}); list each object once"
             )
         labels[key] = item.index
-    coming = {item.resource.name for item in items if item.section == "namespaces"} if state == "present" else set()
-    return items, coming
+    return items
 
 
 def network_result(outcomes: list[Outcome], items: list[Item]) -> dict:

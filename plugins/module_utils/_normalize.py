@@ -10,16 +10,19 @@ from __future__ import annotations
 import ipaddress
 import re
 
+from ansible_collections.netns.core.plugins.module_utils._constants import (
+    IFNAME_RE,
+    IFNAMSIZ,
+    MTU_MAX,
+    MTU_MIN,
+    NETNS_NAME_RE,
+)
 from ansible_collections.netns.core.plugins.module_utils._errors import NetnsCoreError
 
-IFNAMSIZ = 15
 # Linux accepts any byte but '/', ':' and whitespace in an interface name; netns.core accepts the characters
 # interface names are made of in practice (eth0, br-1a2b, veth.10, wlp2s0) and refuses shell metacharacters,
 # quotes and the like, so that a name cannot turn into something else in a script that reads it back.
-IFNAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
-NETNS_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 SYSCTL_KEY_RE = re.compile(r"^net(\.[A-Za-z0-9_-]+)+$")
-MAIN_TABLE = 254
 
 
 def netns_name(value: str | None, option: str = "netns") -> str | None:
@@ -152,3 +155,7 @@ def positive_int(value: int | None, option: str, low: int = 1, high: int = 2**31
     if not low <= int(value) <= high:
         raise NetnsCoreError(f"{option} {value!r} is out of range ({low}-{high})")
     return int(value)
+
+
+def mtu(value: int | None, option: str = "mtu") -> int | None:
+    return positive_int(value, option, MTU_MIN, MTU_MAX)

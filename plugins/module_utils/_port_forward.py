@@ -7,12 +7,12 @@ from __future__ import annotations
 import ipaddress
 
 from ansible_collections.netns.core.plugins.module_utils import _normalize as norm
+from ansible_collections.netns.core.plugins.module_utils._argspec import PROTOCOLS
 from ansible_collections.netns.core.plugins.module_utils._errors import NetnsCoreError
-from ansible_collections.netns.core.plugins.module_utils._iface import where
+from ansible_collections.netns.core.plugins.module_utils._firewall import DnatRule, ForwardAcceptRule, IptablesBackend
 from ansible_collections.netns.core.plugins.module_utils._iptables import Rule, tag
 from ansible_collections.netns.core.plugins.module_utils._masquerade import TaggedRules
-
-LOOPBACK_NET = {4: "127.0.0.0/8", 6: "::1/128"}
+from ansible_collections.netns.core.plugins.module_utils._model import where
 
 
 def parse_destination(value: str, default_port: int) -> tuple[str, int]:
@@ -39,68 +39,44 @@ def parse_destination(value: str, default_port: int) -> tuple[str, int]:
     return str(address), int(port)
 
 
+def port_forward_intents(
+    port: int, protocol: str, address: str, to_port: int, in_interface: str | None, comment: str
+) -> list:
+    """What one published port wants, as backend-neutral rules (pure)."""
+    family = norm.family_of(address)
+    host = f"{address}/{32 if family == 4 else 128}"
+    rules: list = [DnatRule(family, "prerouting", protocol, port, address, to_port, in_interface, comment)]
+    if not in_interface:
+        # from the host itself, to any of its addresses but loopback
+        rules.append(DnatRule(family, "output", protocol, port, address, to_port, None, comment))
+    # pass forwarded traffic even where the FORWARD policy is DROP: in, and the replies
+    rules += [
+        ForwardAcceptRule(family, comment, destination=host, protocol=protocol, dport=to_port, ctstate="DNAT"),
+        ForwardAcceptRule(family, comment, source=host, protocol=protocol, sport=to_port, ctstate="DNAT"),
+    ]
+    return rules
+
+
 def port_forward_rules(
     port: int, protocol: str, address: str, to_port: int, in_interface: str | None, comment: str
 ) -> list[Rule]:
-    """The rules of one published port, in the exact form `iptables -S` prints them back (pure)."""
-    family = norm.family_of(address)
-    host = f"{address}/{32 if family == 4 else 128}"
-    target = f"{address}:{to_port}" if family == 4 else f"[{address}]:{to_port}"
-    tagged = ("-m", "comment", "--comment", comment)
-    proto = ("-p", protocol, "-m", protocol)
-    local = ("-m", "addrtype", "--dst-type", "LOCAL")
-    inbound = ("-i", in_interface) if in_interface else ()
-    rules = [
-        # from other machines (and containers, via the host's addresses)
-        Rule(
-            "nat",
-            "PREROUTING",
-            (*inbound, "-p", protocol, *local, "-m", protocol, "--dport", str(port), *tagged)
-            + ("-j", "DNAT", "--to-destination", target),
-        ),
-    ]
-    if not in_interface:
-        # from the host itself, to any of its addresses but loopback
-        rules.append(
-            Rule(
-                "nat",
-                "OUTPUT",
-                ("!", "-d", LOOPBACK_NET[family], "-p", protocol, *local, "-m", protocol)
-                + ("--dport", str(port), *tagged, "-j", "DNAT", "--to-destination", target),
-            )
-        )
-    rules += [
-        # pass forwarded traffic even where the FORWARD policy is DROP: in, and the replies
-        Rule(
-            "filter",
-            "FORWARD",
-            ("-d", host, *proto, "--dport", str(to_port), "-m", "conntrack", "--ctstate", "DNAT")
-            + (*tagged, "-j", "ACCEPT"),
-            insert=True,
-        ),
-        Rule(
-            "filter",
-            "FORWARD",
-            ("-s", host, *proto, "--sport", str(to_port), "-m", "conntrack", "--ctstate", "DNAT")
-            + (*tagged, "-j", "ACCEPT"),
-            insert=True,
-        ),
-    ]
-    return rules
+    """The iptables rules of one published port, in the exact form `iptables -S` prints them back (pure)."""
+    intents = port_forward_intents(port, protocol, address, to_port, in_interface, comment)
+    return [IptablesBackend.render(rule) for rule in intents]
 
 
 class PortForward(TaggedRules):
     kind = "port_forward"
 
-    def __init__(self, params: dict, module) -> None:
+    def __init__(self, params: dict, module=None) -> None:
         self.port = norm.positive_int(params["port"], "port", 1, 65535)
         self.protocol = params.get("protocol") or "tcp"
-        if self.protocol not in ("tcp", "udp"):
+        if self.protocol not in PROTOCOLS:
             raise NetnsCoreError(f"protocol {self.protocol!r} is not tcp or udp")
         self.address, self.to_port = parse_destination(params["destination"], self.port)
         self.in_interface = norm.ifname(params.get("in_interface"), "in_interface")
         family = norm.family_of(self.address)
-        super().__init__(params, module, family, tag("port_forward", f"{self.protocol}/{self.port}"))
+        super().__init__(params, family, tag("port_forward", f"{self.protocol}/{self.port}"))
 
     def label(self) -> str:
         return f"port_forward {self.protocol}/{self.port} (IPv{self.family}){where(self.ns)}"
@@ -108,5 +84,5 @@ class PortForward(TaggedRules):
     def identity(self) -> dict:
         return {"netns": self.ns, "protocol": self.protocol, "port": self.port, "family": self.family}
 
-    def want_rules(self) -> list[Rule]:
-        return port_forward_rules(self.port, self.protocol, self.address, self.to_port, self.in_interface, self.tag)
+    def intents(self) -> list:
+        return port_forward_intents(self.port, self.protocol, self.address, self.to_port, self.in_interface, self.tag)

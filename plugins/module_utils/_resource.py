@@ -1,113 +1,74 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 # PRIVATE to the netns.core collection: no compatibility promise outside it.
-"""The plan/apply engine: desired state -> plan -> apply, one code path for real, check and diff mode.
+"""The engine: read -> desired -> plan -> execute -> verify, one code path for real, check and diff mode.
 
 Each resource kind subclasses Resource:
-  read(session)        current state, normalised, JSON-serialisable; None = absent
-  desired()            the same shape from the params; None = absent
-  plan(before, want)   pure: a list of Change, empty when nothing differs
-  apply(session, ch)   carries out one Change
-converge() runs them; run_resource() is the whole main() of a single-object module.
+  desired()                    the wanted state, from the params alone; None = absent
+  read(model)                  the state as the kernel model holds it, JSON-serialisable; None = absent
+  plan(model, before, want)    the typed operations (see _ops) that take `before` to `want`; pure: everything it
+                               uses comes in as an argument (a conflict it finds raises NetnsCoreError; something
+                               missing goes through model.missing(), which only a check run may plan around)
+
+converge() threads one KernelModel through every item of a call: each item is read and planned against what the
+items before it will have made (their operations simulated on the model), so the whole call is planned before the
+first change. Check mode stops there and reports the model's prediction. A real run executes the operations in
+order, lets the engine invalidate the reads they make stale, then reads everything again from a fresh model: each
+item must plan nothing more ("did not converge" otherwise), and that fresh read is what the run reports.
 """
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass, field
 
 from ansible_collections.netns.core.plugins.module_utils._deps import NetlinkError
 from ansible_collections.netns.core.plugins.module_utils._errors import NetnsCoreError
+from ansible_collections.netns.core.plugins.module_utils._firewall import Firewalls
+from ansible_collections.netns.core.plugins.module_utils._model import KernelModel
 from ansible_collections.netns.core.plugins.module_utils._netlink import Session, kernel_error
+from ansible_collections.netns.core.plugins.module_utils._ops import EVERY_NAMESPACE, ExecContext, Op, known
 from ansible_collections.netns.core.plugins.module_utils._runtime import run_module
-
-
-@dataclass(frozen=True)
-class Change:
-    """One step of a plan: an operation on one object with its arguments, and the line a person reads."""
-
-    op: str
-    target: str
-    args: dict = field(default_factory=dict, compare=True, hash=False)
-    text: str = ""
-
-    def describe(self) -> str:
-        return self.text or f"{self.op} {self.target}"
 
 
 class Resource:
     """Base class of every managed object kind."""
 
     kind = "object"
-    #: name of the key in the module result that repeats the `after` state (e.g. "rules"); optional
-    result_key: str | None = None
-    #: whether another object of the same network call can bring this one into being (a connected route comes
-    #: with an address; masquerade and port_forward share FORWARD rules). If not, an object a call's plan found
-    #: absent is still absent when its turn comes, and is not read again.
-    reread_absent = False
 
     def __init__(self, params: dict) -> None:
         self.params = params
         self.state = params.get("state") or "present"
-        #: check mode: what a real run needs but is missing, planned as made by an earlier task (see assume())
-        self.assumed: list[str] = []
-
-    # -- the three steps, per kind -------------------------------------------------------------------------
-    def read(self, session: Session) -> dict | None:
-        raise NotImplementedError
 
     def desired(self) -> dict | None:
         raise NotImplementedError
 
-    def plan(self, before: dict | None, want: dict | None) -> list[Change]:
+    def read(self, model: KernelModel) -> dict | None:
         raise NotImplementedError
 
-    def apply(self, session: Session, change: Change) -> None:
+    def plan(self, model: KernelModel, before: dict | None, want: dict | None) -> list[Op]:
         raise NotImplementedError
-
-    # -- shared behaviour ---------------------------------------------------------------------------------
-    def assume(self, missing: str) -> None:
-        """Check mode: record something missing that a real run needs and an earlier task of the same check run
-        may create (a namespace, a bridge, an interface, a connected subnet). The module warns about it."""
-        self.assumed.append(missing)
 
     def label(self) -> str:
         return self.kind
 
-    def namespaces(self) -> list[tuple[str, str]]:
-        """(option, namespace) pairs that must exist for a real run of state=present."""
+    def namespaces(self) -> list[tuple[str, str | None]]:
+        """(option, namespace) pairs that must exist for state=present."""
         return []
-
-    def touched(self) -> set[str | None]:
-        """The namespaces whose cached reads a change of this object makes stale (None = the host)."""
-        return {ns for _option, ns in self.namespaces()} or {None}
-
-    def validate_live(self, session: Session, before: dict | None, want: dict | None, check_mode: bool) -> None:
-        """Checks against the live system that need the kernel (e.g. a master that is not a bridge).
-
-        Called before anything changes; in check mode it may plan what it cannot verify yet.
-        """
-
-    def predict(self, before: dict | None, want: dict | None) -> dict | None:
-        """The state a real run would leave (for check mode): what is wanted, over what is there."""
-        if want is None:
-            return None
-        after = copy.deepcopy(before) if before else {}
-        merge_wanted(after, want)
-        return after
 
     def result_extra(self, after: dict | None) -> dict:
         return {}
 
 
-def merge_wanted(target: dict, want: dict) -> None:
-    """Recursive merge where None in `want` means 'left as it is'."""
-    for key, value in want.items():
-        if value is None:
-            target.setdefault(key, None)
-        elif isinstance(value, dict) and isinstance(target.get(key), dict):
-            merge_wanted(target[key], value)
-        else:
-            target[key] = copy.deepcopy(value)
+@dataclass
+class Item:
+    """One object of a call: where it was given (section, index) and its resource. A single module's one object
+    has no section."""
+
+    section: str | None
+    index: int
+    resource: Resource
+
+    def where(self) -> str:
+        return f"{self.section}[{self.index}] ({self.resource.label()})"
 
 
 @dataclass
@@ -117,123 +78,128 @@ class Outcome:
     after: dict | None
     actions: list[str]
     resource: Resource
-    changes: list[Change] = field(default_factory=list)
-
-
-def converge(session: Session, resource: Resource, check_mode: bool, absent: bool = False) -> Outcome:
-    """Read, plan, and (unless check mode) apply and verify one resource.
-
-    absent=True: the caller knows the object does not exist (it planned it a moment ago), so it is not read.
-    """
-    want = resource.desired()
-    if want is not None:
-        for option, ns in resource.namespaces():
-            if ns is not None and not session.view(ns).exists:
-                if not check_mode:
-                    raise NetnsCoreError(f"{option} {ns!r} does not exist")
-                resource.assume(f"{option} {ns!r} does not exist")
-    before = None if absent else resource.read(session)
-    resource.validate_live(session, before, want, check_mode)
-    changes = resource.plan(before, want)
-    if not changes:
-        return Outcome(False, before, before, [], resource)
-    actions = [change.describe() for change in changes]
-    if check_mode:
-        return Outcome(True, before, resource.predict(before, want), actions, resource, changes)
-    done: list[str] = []
-    for change in changes:
-        try:
-            resource.apply(session, change)
-        except NetnsCoreError as exc:
-            raise NetnsCoreError(half_done(exc.msg, done), applied=done, reason=exc.msg) from None
-        except (NetlinkError, OSError) as exc:
-            reason = kernel_error(change.describe() + ":", exc).msg
-            raise NetnsCoreError(half_done(reason, done), applied=done, reason=reason) from None
-        done.append(change.describe())
-    for ns in resource.touched():
-        session.invalidate(ns, indexes=False)
-    after = resource.read(session)
-    leftover = resource.plan(after, want)
-    if leftover:
-        raise NetnsCoreError(
-            f"{resource.label()} did not converge: after applying {actions} the kernel still differs "
-            f"({[c.describe() for c in leftover]})",
-            before=before,
-            after=after,
-        )
-    return Outcome(True, before, after, actions, resource, changes)
+    ops: list[Op] = field(default_factory=list)
 
 
 @dataclass
-class Item:
-    """One object of a many-object call: where it was given (section, index) and its resource."""
+class Result:
+    """What a call did (or, in check mode, would do): one Outcome per item, and what the check run assumed."""
 
-    section: str
-    index: int
-    resource: Resource
-
-    def where(self) -> str:
-        return f"{self.section}[{self.index}] ({self.resource.label()})"
+    outcomes: list[Outcome]
+    assumed: list[str]
 
 
-def converge_all(session: Session, items: list[Item], check_mode: bool, coming: set[str]) -> list[Outcome]:
-    """Converge many objects in the given order, as one change.
+def converge(session: Session, items: list[Item], check_mode: bool, module=None) -> Result:
+    """Plan every item against one model, then (unless check mode) execute and verify. See the module docstring.
 
-    Everything is planned first, without touching anything, so an error anywhere (a name in the way, a
-    namespace that neither exists nor is in `coming`) stops the call before the first change. A real run
-    then converges each object in turn; a failure says which object failed and what was already applied.
+    A single module's item (section None) in check mode may plan in a namespace that does not exist yet (an earlier
+    task of the play may create it: it is assumed, and the result says so); in a many-object call, a namespace must
+    exist or be made by an earlier item of the call.
     """
-    planned = []
-    promised: set[tuple] = set()
+    firewall = Firewalls(module, session)
+    model = KernelModel(session, firewall, may_assume=check_mode)
+    planned: list[tuple[dict | None, dict | None, list[Op]]] = []
     for item in items:
         try:
-            if item.resource.desired() is not None:
-                for option, ns in item.resource.namespaces():
-                    if ns is not None and ns not in coming and not session.view(ns).exists:
-                        raise NetnsCoreError(f"{option} {ns!r} does not exist (and is not in namespaces)")
-            planned.append(without_promised(converge(session, item.resource, check_mode=True), promised))
+            planned.append(_plan_item(model, item, check_mode))
         except NetnsCoreError as exc:
-            raise NetnsCoreError(f"{item.where()}: {exc.msg}; nothing was changed", applied=[]) from None
+            where = "" if item.section is None else f"{item.where()}: "
+            raise NetnsCoreError(half_done(where + exc.msg, []), applied=[]) from None
+    if not any(ops for _before, _want, ops in planned):
+        return Result([Outcome(False, b, b, [], i.resource) for i, (b, _w, _o) in zip(items, planned)], model.assumed)  # noqa: B905
     if check_mode:
-        return planned
-    outcomes: list[Outcome] = []
+        outcomes = [
+            Outcome(bool(ops), before, item.resource.read(model), _texts(ops), item.resource, ops)
+            for item, (before, _want, ops) in zip(items, planned)  # noqa: B905 (equal lengths; py3.9 targets)
+        ]
+        return Result(outcomes, list(model.assumed))
+    _execute(session, items, planned, firewall)
+    return Result(_verify(session, items, planned, firewall), [])
+
+
+def _plan_item(model: KernelModel, item: Item, check_mode: bool) -> tuple[dict | None, dict | None, list[Op]]:
+    resource = item.resource
+    want = resource.desired()
+    if want is not None:
+        for option, ns in resource.namespaces():
+            if ns is None or model.exists(ns):
+                continue
+            if item.section is not None:
+                raise NetnsCoreError(f"{option} {ns!r} does not exist (and is not in namespaces)")
+            if not check_mode:
+                raise NetnsCoreError(f"{option} {ns!r} does not exist")
+            model.assume_namespace(ns, f"{option} {ns!r} does not exist")
+    before = resource.read(model)
+    ops = [known(op) for op in resource.plan(model, before, want)]
+    for op in ops:
+        op.simulate(model)
+    return before, want, ops
+
+
+def _texts(ops: list[Op]) -> list[str]:
+    return [op.describe() for op in ops]
+
+
+def _execute(session: Session, items: list[Item], planned: list, firewall: Firewalls) -> list[str]:
+    """Carry out every operation in plan order; a failure says which item failed and what was already applied."""
+    ctx = ExecContext(session, firewall)
     applied: list[str] = []
-    for index, item in enumerate(items):
-        plan = planned[index]
-        if not plan.changed and (item.resource.state == "absent" or not applied):
-            # nothing there to remove, or nothing changed since the plan read it: no second read
-            outcomes.append(plan)
-            continue
-        absent = plan.before is None and not item.resource.reread_absent
+    for item, (_before, _want, ops) in zip(items, planned):  # noqa: B905
+        for op in ops:
+            try:
+                op.execute(ctx)
+            except NetnsCoreError as exc:
+                _fail(item, exc.msg, applied)
+            except (NetlinkError, OSError) as exc:
+                _fail(item, kernel_error(op.describe() + ":", exc).msg, applied)
+            _invalidate(session, op)
+            applied.append(op.describe())
+    return applied
+
+
+def _invalidate(session: Session, op: Op) -> None:
+    """Forget the reads an executed operation made stale (it declares which)."""
+    namespaces, renumbers = op.stale()
+    if EVERY_NAMESPACE in namespaces:
+        session.invalidate(everything=True, indexes=renumbers)
+        return
+    for ns in namespaces:
+        session.invalidate(ns, indexes=renumbers)
+
+
+def _fail(item: Item, reason: str, applied: list[str]) -> None:
+    where = "" if item.section is None else f"{item.where()}: "
+    raise NetnsCoreError(half_done(where + reason, applied), applied=list(applied), reason=reason) from None
+
+
+def _verify(session: Session, items: list[Item], planned: list, firewall: Firewalls) -> list[Outcome]:
+    """Read every item again from the kernel: nothing may be left to do."""
+    session.invalidate(everything=True)
+    fresh = KernelModel(session, firewall)
+    outcomes = []
+    for item, (before, want, ops) in zip(items, planned):  # noqa: B905
+        after = item.resource.read(fresh)
         try:
-            outcome = converge(session, item.resource, check_mode=False, absent=absent)
+            leftover = item.resource.plan(fresh, after, want)
         except NetnsCoreError as exc:
-            applied += list(exc.details.get("applied") or [])
-            reason = str(exc.details.get("reason") or exc.msg)
-            raise NetnsCoreError(half_done(f"{item.where()}: {reason}", applied), applied=applied) from None
-        applied += outcome.actions
-        outcomes.append(outcome)
+            leftover = [exc.msg]
+        if leftover:
+            texts = [op.describe() if isinstance(op, Op) else op for op in leftover]
+            where = "" if item.section is None else f"{item.where()}: "
+            raise NetnsCoreError(
+                f"{where}{item.resource.label()} did not converge: after applying {_texts(ops)} the kernel still "
+                f"differs ({texts})",
+                before=before,
+                after=after,
+            )
+        outcomes.append(Outcome(bool(ops), before, after, _texts(ops), item.resource, ops))
     return outcomes
-
-
-def without_promised(outcome: Outcome, promised: set[tuple]) -> Outcome:
-    """Drop sysctl writes an earlier object of the same call already plans (e.g. a router namespace created with
-    ip_forward=1, then a masquerade in it): the real run will find them done. Records this plan's writes."""
-    writes = [c for c in outcome.changes if c.op == "sysctl"]
-    kept = [c for c in outcome.changes if c.op != "sysctl" or _sysctl_write(c) not in promised]
-    promised.update(_sysctl_write(c) for c in writes)
-    if len(kept) == len(outcome.changes):
-        return outcome
-    after = outcome.after if kept else outcome.before
-    return Outcome(bool(kept), outcome.before, after, [c.describe() for c in kept], outcome.resource, kept)
-
-
-def _sysctl_write(change: Change) -> tuple:
-    return (change.args.get("ns"), change.args.get("key"), change.args.get("value"))
 
 
 def half_done(msg: str, done: list[str]) -> str:
     if not done:
+        if msg.endswith("nothing was changed"):
+            return msg
         return msg + "; nothing was changed"
     return msg + "; already applied before the failure: " + "; ".join(done)
 
@@ -248,17 +214,21 @@ def outcome_result(outcome: Outcome) -> dict:
     return result
 
 
+def warn_assumed(module, assumed: list[str]) -> None:
+    for missing in assumed:
+        module.warn(
+            f"check mode: {missing}; planned as if an earlier task of this run creates it (a real run fails"
+            " if nothing does)"
+        )
+
+
 def run_resource(module, build) -> None:
     """The body of a single-object module: validate, converge, exit_json / fail_json once."""
 
     def work(session: Session) -> dict:
         resource = build(module.params, module)
-        result = outcome_result(converge(session, resource, module.check_mode))
-        for missing in resource.assumed:
-            module.warn(
-                f"check mode: {missing}; planned as if an earlier task of this run creates it (a real run fails"
-                " if nothing does)"
-            )
-        return result
+        result = converge(session, [Item(None, 0, resource)], module.check_mode, module)
+        warn_assumed(module, result.assumed)
+        return outcome_result(result.outcomes[0])
 
     run_module(module, work)

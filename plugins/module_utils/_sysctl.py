@@ -6,35 +6,29 @@ from __future__ import annotations
 
 from ansible_collections.netns.core.plugins.module_utils import _normalize as norm
 from ansible_collections.netns.core.plugins.module_utils._errors import NetnsCoreError
-from ansible_collections.netns.core.plugins.module_utils._iface import where
-from ansible_collections.netns.core.plugins.module_utils._netlink import Session, read_sysctl, write_sysctl
-from ansible_collections.netns.core.plugins.module_utils._resource import Change, Resource
+from ansible_collections.netns.core.plugins.module_utils._model import KernelModel, where, where_or_host
+from ansible_collections.netns.core.plugins.module_utils._ops import Op, WriteSysctl
+from ansible_collections.netns.core.plugins.module_utils._resource import Resource
 
 
-def sysctl_changes(ns: str | None, have: dict, want: dict) -> list[Change]:
+def sysctl_changes(ns: str | None, have: dict, want: dict) -> list[Op]:
     """Set every key of `want` whose value differs from `have` (pure)."""
     return [
-        Change("sysctl", key, {"ns": ns, "key": key, "value": value}, f"set {key}={value}{where(ns)}")
+        WriteSysctl(ns, key, value).says(f"set {key}={value}{where(ns)}")
         for key, value in sorted(want.items())
         if have.get(key) != value
     ]
 
 
-def read_sysctls(session: Session, ns: str | None, keys: list[str]) -> dict:
-    """Current values of `keys` in `ns`; a namespace that does not exist yet reads as unset."""
-    if not session.view(ns).exists:
-        return dict.fromkeys(keys)
+def read_sysctls(model: KernelModel, ns: str | None, keys: list[str]) -> dict:
+    """Current values of `keys` in `ns`; in a namespace this call makes they read as unset."""
     values = {}
     for key in keys:
-        value = read_sysctl(session, ns, key)
-        if value is None:
-            raise NetnsCoreError(f"sysctl {key!r} does not exist{where(ns) or ' in the host namespace'}")
+        value = model.sysctl(ns, key)
+        if value is None and model.knows_sysctls(ns):
+            raise NetnsCoreError(f"sysctl {key!r} does not exist{where_or_host(ns)}")
         values[key] = value
     return values
-
-
-def apply_sysctl(session: Session, change: Change) -> None:
-    write_sysctl(session, change.args["ns"], change.args["key"], change.args["value"])
 
 
 class Sysctl(Resource):
@@ -49,17 +43,14 @@ class Sysctl(Resource):
     def label(self) -> str:
         return f"sysctl {self.key}{where(self.ns)}"
 
-    def namespaces(self) -> list[tuple[str, str]]:
+    def namespaces(self) -> list[tuple[str, str | None]]:
         return [("netns", self.ns)]
 
-    def read(self, session: Session) -> dict | None:
-        return {"netns": self.ns, "name": self.key, "value": read_sysctls(session, self.ns, [self.key])[self.key]}
+    def read(self, model: KernelModel) -> dict | None:
+        return {"netns": self.ns, "name": self.key, "value": read_sysctls(model, self.ns, [self.key])[self.key]}
 
     def desired(self) -> dict | None:
         return {"netns": self.ns, "name": self.key, "value": self.value}
 
-    def plan(self, before: dict | None, want: dict | None) -> list[Change]:
+    def plan(self, model: KernelModel, before: dict | None, want: dict | None) -> list[Op]:
         return sysctl_changes(self.ns, {self.key: (before or {}).get("value")}, {self.key: want["value"]})
-
-    def apply(self, session: Session, change: Change) -> None:
-        apply_sysctl(session, change)

@@ -131,7 +131,7 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.netns.core.plugins.module_utils._argspec import STATE
 from ansible_collections.netns.core.plugins.module_utils._network import SECTION_NAMES, build_items, network_result
-from ansible_collections.netns.core.plugins.module_utils._resource import converge_all
+from ansible_collections.netns.core.plugins.module_utils._resource import converge, warn_assumed
 from ansible_collections.netns.core.plugins.module_utils._runtime import run_module
 
 
@@ -140,8 +140,10 @@ def main() -> None:
     module = AnsibleModule(argument_spec={**spec, "state": dict(STATE)}, supports_check_mode=True)
 
     def work(session) -> dict:
-        items, coming = build_items(module.params, module)
-        return network_result(converge_all(session, items, module.check_mode, coming), items)
+        items = build_items(module.params, module)
+        result = converge(session, items, module.check_mode, module)
+        warn_assumed(module, result.assumed)
+        return network_result(result.outcomes, items)
 
     run_module(module, work)
 

@@ -42,7 +42,7 @@ def test_three_containers_on_a_bridge_with_nat_in_one_call():
         assert sh("cat /proc/sys/net/ipv4/ip_forward").strip() == "1"
 
     # routes' `interface` cannot be predicted while the veth that will carry the gateway does not exist yet
-    (result,) = four_steps([task], verify, compare_prediction=False)
+    (result,) = four_steps([task], verify)
     assert result["summary"]["namespaces"] == {"objects": 3, "changed": 3}
     assert result["actions"][:2] == ["create netns c0", "bring lo up in netns c0"]
     assert set(result["diff"]["after"]) == {"namespaces", "bridges", "veths", "routes", "masquerades"}

@@ -30,7 +30,7 @@ def test_bridge_nat_role_builds_and_removes_the_network():
         assert host_ends == {"veth-web", "veth-db", "va-contai-" + host_ends_hash("a-container-named-long")}
         assert ping("web", "10.98.0.1") and ping("web", "10.98.0.50") and ping("db", "10.98.0.3")
 
-    real = four_steps([build, fact], verify, compare_prediction=False)  # routes' interface: see test_network
+    real = four_steps([build, fact], verify)
     assert [r for r in real if "bridge_nat_addresses" in r][0]["bridge_nat_addresses"] == {
         "web": "10.98.0.2",
         "db": "10.98.0.50",
@@ -78,7 +78,7 @@ def test_topology_role_chained_routers():
         assert sh("cat /proc/sys/net/ipv4/ip_forward").strip() == "0"  # the host is not a router here
         assert sh("ip netns exec r1 cat /proc/sys/net/ipv4/ip_forward").strip() == "1"
 
-    four_steps([lab], verify, compare_prediction=False)
+    four_steps([lab], verify)
     sh("ip netns exec r2 sysctl -qw net.ipv4.ip_forward=0")
     assert not ping("a", "10.0.2.2")  # the packets really went through r2
 
@@ -101,7 +101,7 @@ def test_topology_refuses_an_unknown_node_before_anything_changes():
     ],
 )
 def test_playbooks_build_prove_and_tear_down(playbook, state_var, proof):
-    real = four_steps(None, proof, compare_prediction=False, playbook=playbook)
+    real = four_steps(None, proof, playbook=playbook)
     pings = [item for r in real for item in r.get("results", []) if "ping" in item.get("cmd", [])]
     assert pings and all(item["rc"] == 0 for item in pings)  # the playbook proved itself
     down = play_file(playbook, extra_vars={state_var: "absent"})

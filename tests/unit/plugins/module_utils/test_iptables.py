@@ -86,8 +86,8 @@ def test_rule_changes_adds_missing_deletes_stale_and_duplicates():
     want = masquerade_rules("10.88.0.0/16", "eth1", False, comment)
     stale = masquerade_rules("10.88.0.0/16", "eth0", False, comment)[0]
     changes = rule_changes("red", [stale, want[0], want[0]], want)
-    assert [(c.op, c.args["rule"]) for c in changes] == [("del_rule", stale), ("del_rule", want[0])]
+    assert [(type(c).__name__, c.rule) for c in changes] == [("DelRule", stale), ("DelRule", want[0])]
     assert changes[0].text.startswith("delete rule -t nat -A POSTROUTING") and changes[0].text.endswith(" in netns red")
     assert rule_changes(None, want, want) == []
     added = rule_changes(None, [], want)
-    assert [c.op for c in added] == ["add_rule"]
+    assert [type(c).__name__ for c in added] == ["AddRule"]

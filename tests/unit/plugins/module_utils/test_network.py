@@ -7,8 +7,6 @@ import pytest
 
 from ansible_collections.netns.core.plugins.module_utils._errors import NetnsCoreError
 from ansible_collections.netns.core.plugins.module_utils._network import build_items
-from ansible_collections.netns.core.plugins.module_utils._resource import Change, Outcome, without_promised
-from ansible_collections.netns.core.plugins.module_utils._sysctl import Sysctl
 
 SPEC = {
     "namespaces": [{"name": "red", "sysctl": {"net.ipv4.ip_forward": 1}}],
@@ -20,18 +18,16 @@ SPEC = {
 }
 
 
-def test_present_order_and_coming_namespaces():
-    items, coming = build_items({**SPEC, "state": "present"}, module=None)
+def test_present_order():
+    items = build_items({**SPEC, "state": "present"}, module=None)
     assert [i.section for i in items] == ["namespaces", "sysctls", "bridges", "veths", "routes", "masquerades"]
-    assert coming == {"red"}
     assert all(i.resource.state == "present" for i in items)
     assert items[2].resource.stp is False  # defaults of the single module applied
 
 
 def test_absent_reverses_and_leaves_sysctls():
-    items, coming = build_items({**SPEC, "state": "absent"}, module=None)
+    items = build_items({**SPEC, "state": "absent"}, module=None)
     assert [i.section for i in items] == ["masquerades", "routes", "veths", "bridges", "namespaces"]
-    assert coming == set()
 
 
 @pytest.mark.parametrize(
@@ -48,13 +44,3 @@ def test_absent_reverses_and_leaves_sysctls():
 def test_refusals_name_the_item(spec, message):
     with pytest.raises(NetnsCoreError, match=message):
         build_items({"state": "present", **spec}, module=None)
-
-
-def test_a_sysctl_planned_earlier_in_the_call_is_not_planned_again():
-    resource = Sysctl({"name": "net.ipv4.ip_forward", "value": 1, "netns": "r"})
-    write = Change("sysctl", "net.ipv4.ip_forward", {"ns": "r", "key": "net.ipv4.ip_forward", "value": "1"}, "set")
-    promised: set = set()
-    first = without_promised(Outcome(True, None, {}, ["set"], resource, [write]), promised)
-    assert first.changed and first.actions == ["set"]
-    second = without_promised(Outcome(True, {"v": 0}, {"v": 1}, ["set"], resource, [write]), promised)
-    assert not second.changed and second.actions == [] and second.after == {"v": 0}

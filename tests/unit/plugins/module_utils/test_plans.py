@@ -9,6 +9,7 @@ from ansible_collections.netns.core.plugins.module_utils._bridge import Bridge
 from ansible_collections.netns.core.plugins.module_utils._errors import NetnsCoreError
 from ansible_collections.netns.core.plugins.module_utils._iface import config_changes, fresh_state
 from ansible_collections.netns.core.plugins.module_utils._masquerade import Masquerade
+from ansible_collections.netns.core.plugins.module_utils._model import KernelModel, new_link
 from ansible_collections.netns.core.plugins.module_utils._netns import Netns
 from ansible_collections.netns.core.plugins.module_utils._netns_route import Route
 from ansible_collections.netns.core.plugins.module_utils._sysctl import Sysctl
@@ -17,6 +18,28 @@ from ansible_collections.netns.core.plugins.module_utils._veth import Veth
 
 def texts(changes):
     return [c.describe() for c in changes]
+
+
+def offline(*namespaces):
+    """A model of an empty host with these (empty) namespaces."""
+    model = KernelModel(None)
+    for ns in namespaces:
+        model.add_namespace(ns)
+    return model
+
+
+def with_iface(model, ns, name, kind="veth", addresses=(), up=True, peer=None, **extra):
+    model.add_link(ns, new_link(name, kind, up=False, peer=peer, **extra))
+    for address in addresses:
+        model.add_address(ns, name, address)
+    if up:
+        model.change_link(ns, name, up=True)
+    return model
+
+
+def planned(resource, model):
+    """read + plan, as the engine does."""
+    return resource.plan(model, resource.read(model), resource.desired())
 
 
 def iface(name="eth0", ns="red", **extra):
@@ -82,9 +105,14 @@ def veth(**params):
     return Veth({"name": "veth-red", "peer": "eth0", "peer_netns": "red", "state": "present", **params})
 
 
+def pair(model, end_ns=None, peer_ns="red", peer_addresses=()):
+    with_iface(model, end_ns, "veth-red", peer=(peer_ns, "eth0"))
+    return with_iface(model, peer_ns, "eth0", addresses=peer_addresses, peer=(end_ns, "veth-red"))
+
+
 def test_veth_create_plan():
     resource = veth(peer_addresses=["10.0.0.2/24"], mtu=1400)
-    assert texts(resource.plan(None, resource.desired())) == [
+    assert texts(planned(resource, offline("red"))) == [
         "create veth pair veth-red <-> eth0 in netns red",
         "bring veth-red up",
         "add address 10.0.0.2/24 to eth0 in netns red",
@@ -94,8 +122,8 @@ def test_veth_create_plan():
 
 def test_veth_end_in_the_wrong_namespace_is_moved_then_configured():
     resource = veth(peer_addresses=["10.0.0.2/24"])
-    before = {"end": iface("veth-red", None), "peer": iface("eth0", None, addresses=["10.0.0.2/24"])}
-    assert texts(resource.plan(before, resource.desired())) == [
+    model = pair(offline("red"), None, None, ["10.0.0.2/24"])
+    assert texts(planned(resource, model)) == [
         "move eth0 into netns red",
         "add address 10.0.0.2/24 to eth0 in netns red",
         "bring eth0 in netns red up",
@@ -103,16 +131,14 @@ def test_veth_end_in_the_wrong_namespace_is_moved_then_configured():
 
 
 def test_veth_absent():
-    resource = veth(state="absent")
-    before = {"end": iface("veth-red", None), "peer": iface("eth0", "red")}
-    assert texts(resource.plan(before, resource.desired())) == ["delete veth pair veth-red <-> eth0 in netns red"]
-    assert resource.plan(None, None) == []
+    model = pair(offline("red"))
+    assert texts(planned(veth(state="absent"), model)) == ["delete veth pair veth-red <-> eth0 in netns red"]
+    assert planned(veth(state="absent"), offline("red")) == []
 
 
 def test_veth_converged_is_empty():
     resource = veth(peer_addresses=["10.0.0.2/24"])
-    before = {"end": iface("veth-red", None), "peer": iface("eth0", "red", addresses=["10.0.0.2/24"])}
-    assert resource.plan(before, resource.desired()) == []
+    assert planned(resource, pair(offline("red"), peer_addresses=["10.0.0.2/24"])) == []
 
 
 def test_veth_same_name_same_namespace_is_refused():
@@ -120,17 +146,28 @@ def test_veth_same_name_same_namespace_is_refused():
         Veth({"name": "a", "peer": "a", "state": "present"})
 
 
-def test_veth_predict_for_check_mode():
+def test_veth_of_another_pair_is_refused():
+    model = with_iface(offline("red"), None, "veth-red", peer=("red", "other"))
+    with_iface(model, "red", "other", peer=(None, "veth-red"))
+    with pytest.raises(NetnsCoreError, match="is a veth whose peer is 'other' in netns red, not this pair"):
+        planned(veth(), model)
+
+
+def test_veth_prediction_is_the_model_after_the_plan():
     resource = veth(peer_addresses=["10.0.0.2/24"])
-    after = resource.predict(None, resource.desired())
+    model = offline("red")
+    for op in planned(resource, model):
+        op.simulate(model)
+    after = resource.read(model)
     assert after["peer"] == iface("eth0", "red", addresses=["10.0.0.2/24"])
     assert after["end"]["addresses"] == [] and after["end"]["up"] is True
+    assert planned(resource, model) == []
 
 
 # -- bridge ------------------------------------------------------------------------------------------------
 def test_bridge_create_with_gateway_address_and_stp():
     resource = Bridge({"name": "br0", "addresses": ["10.88.0.1/16"], "stp": True, "state": "present"})
-    assert texts(resource.plan(None, resource.desired())) == [
+    assert texts(planned(resource, offline())) == [
         "create bridge br0 with stp on",
         "add address 10.88.0.1/16 to br0",
         "bring br0 up",
@@ -138,16 +175,42 @@ def test_bridge_create_with_gateway_address_and_stp():
 
 
 def test_bridge_stp_toggle_and_absent():
+    model = with_iface(offline("lab"), "lab", "br0", kind="bridge", stp=True)
     resource = Bridge({"name": "br0", "netns": "lab", "stp": False, "state": "present"})
-    have = iface("br0", "lab", kind="bridge", stp=True)
-    assert texts(resource.plan(have, resource.desired())) == ["turn stp off on bridge br0 in netns lab"]
+    assert texts(planned(resource, model)) == ["turn stp off on bridge br0 in netns lab"]
     gone = Bridge({"name": "br0", "netns": "lab", "state": "absent"})
-    assert texts(gone.plan(have, None)) == ["delete bridge br0 in netns lab (its ports are released)"]
+    assert texts(planned(gone, model)) == ["delete bridge br0 in netns lab (its ports are released)"]
+
+
+def test_a_bridge_name_held_by_a_veth_is_refused():
+    model = with_iface(offline(), None, "br0", kind="veth")
+    with pytest.raises(NetnsCoreError, match="already exists in the host namespace and is a veth, not a bridge"):
+        planned(Bridge({"name": "br0", "state": "present"}), model)
 
 
 # -- route -------------------------------------------------------------------------------------------------
 def route(**params):
     return Route({"netns": "red", "destination": "default", "gateway": "10.88.0.1", "state": "present", **params})
+
+
+def connected(*routes):
+    """red with eth0 on 10.88.0.0/16, plus routes."""
+    model = with_iface(offline("red"), "red", "eth0", addresses=["10.88.0.2/16"])
+    for entry in routes:
+        model.put_route("red", entry)
+    return model
+
+
+def kernel_route(gateway, interface="eth0", destination="0.0.0.0/0"):
+    return {
+        "family": 4,
+        "table": 254,
+        "destination": destination,
+        "metric": 0,
+        "gateway": gateway,
+        "interface": interface,
+        "proto": 4,
+    }
 
 
 def test_route_add_replace_delete():
@@ -161,21 +224,36 @@ def test_route_add_replace_delete():
         "gateway": "10.88.0.1",
         "interface": None,
     }
-    assert texts(resource.plan(None, want)) == ["add route 0.0.0.0/0 via 10.88.0.1 metric 0 in netns red"]
-    before = {**want, "gateway": "10.88.0.7", "interface": "eth0"}
-    assert texts(resource.plan(before, want)) == [
+    assert texts(planned(resource, connected())) == ["add route 0.0.0.0/0 via 10.88.0.1 metric 0 in netns red"]
+    assert texts(planned(resource, connected(kernel_route("10.88.0.7")))) == [
         "replace route 0.0.0.0/0 via 10.88.0.7 dev eth0 metric 0 in netns red with "
         "0.0.0.0/0 via 10.88.0.1 metric 0 in netns red"
     ]
-    assert resource.plan({**want, "interface": "eth0"}, want) == []
+    assert planned(resource, connected(kernel_route("10.88.0.1"))) == []
+
+
+def test_route_prediction_names_the_interface_the_kernel_picks():
+    model = connected()
+    resource = route()
+    for op in planned(resource, model):
+        op.simulate(model)
+    assert resource.read(model)["interface"] == "eth0"
+
+
+def test_route_gateway_in_no_connected_subnet_fails_for_real_and_is_assumed_in_check_mode():
+    with pytest.raises(NetnsCoreError, match="gateway '10.9.0.1' is not reachable in netns red"):
+        planned(route(gateway="10.9.0.1"), connected())
+    model = connected()
+    model.may_assume = True
+    assert len(planned(route(gateway="10.9.0.1"), model)) == 1
+    assert "is in no connected subnet" in model.assumed[0]
 
 
 def test_route_absent_with_gateway_matches_only_that_gateway():
-    there = {"netns": "red", "table": 254, "destination": "0.0.0.0/0", "metric": 0, "gateway": "10.88.0.1"}
-    there["interface"] = "eth0"
-    assert route(state="absent", gateway="10.88.0.9").plan(there, None) == []
-    assert len(route(state="absent").plan(there, None)) == 1
-    assert len(Route({"netns": "red", "destination": "default", "state": "absent"}).plan(there, None)) == 1
+    model = connected(kernel_route("10.88.0.1"))
+    assert planned(route(state="absent", gateway="10.88.0.9"), model) == []
+    assert len(planned(route(state="absent"), model)) == 1
+    assert len(planned(Route({"netns": "red", "destination": "default", "state": "absent"}), model)) == 1
 
 
 def test_route_ipv6_default_metric_and_family_mismatch():
@@ -193,7 +271,7 @@ def test_present_route_needs_a_next_hop():
 # -- netns, sysctl, masquerade -----------------------------------------------------------------------------
 def test_netns_create_with_sysctl():
     resource = Netns({"name": "router", "sysctl": {"net.ipv4.ip_forward": 1}, "state": "present"})
-    assert texts(resource.plan(None, resource.desired())) == [
+    assert texts(planned(resource, offline())) == [
         "create netns router",
         "bring lo up in netns router",
         "set net.ipv4.ip_forward=1 in netns router",
@@ -201,8 +279,9 @@ def test_netns_create_with_sysctl():
 
 
 def test_netns_stale_file_is_replaced():
-    resource = Netns({"name": "red", "state": "present"})
-    plan = texts(resource.plan({"name": "red", "stale": True}, resource.desired()))
+    model = offline()
+    model.space("red").status = "stale"
+    plan = texts(planned(Netns({"name": "red", "state": "present"}), model))
     assert plan[:2] == ["remove stale netns file /run/netns/red (no namespace mounted)", "create netns red"]
 
 
@@ -212,14 +291,17 @@ def test_netns_refuses_non_net_sysctl():
 
 
 def test_sysctl_plan():
+    model = offline("r1")
     resource = Sysctl({"name": "net.ipv4.ip_forward", "value": True, "netns": "r1", "state": "present"})
-    assert texts(resource.plan({"value": "0"}, resource.desired())) == ["set net.ipv4.ip_forward=1 in netns r1"]
-    assert resource.plan({"value": "1"}, resource.desired()) == []
+    model.set_sysctl("r1", "net.ipv4.ip_forward", "0")
+    assert texts(planned(resource, model)) == ["set net.ipv4.ip_forward=1 in netns r1"]
+    model.set_sysctl("r1", "net.ipv4.ip_forward", "1")
+    assert planned(resource, model) == []
 
 
 def test_masquerade_plan_turns_forwarding_on_first():
-    resource = Masquerade({"source": "10.88.0.5/16", "out_interface": "eth0", "state": "present"}, module=None)
-    plan = texts(resource.plan(None, resource.desired()))
+    resource = Masquerade({"source": "10.88.0.5/16", "out_interface": "eth0", "state": "present"})
+    plan = texts(planned(resource, offline()))
     assert plan[0] == "set net.ipv4.ip_forward=1"
     assert [line.split(" -s ")[0] for line in plan[1:]] == [
         "add rule -t nat -A POSTROUTING",
@@ -229,18 +311,30 @@ def test_masquerade_plan_turns_forwarding_on_first():
     ]
 
 
+def test_a_forwarding_sysctl_planned_earlier_in_the_call_is_not_planned_again():
+    model = offline()
+    Sysctl({"name": "net.ipv4.ip_forward", "value": 1}).plan(model, None, {"value": "1"})[0].simulate(model)
+    plan = texts(planned(Masquerade({"source": "10.88.0.0/16", "state": "present"}), model))
+    assert not any("ip_forward" in line for line in plan) and len(plan) == 3
+
+
 def test_masquerade_absent_deletes_only_its_tagged_rules():
-    resource = Masquerade({"source": "10.88.0.0/16", "state": "absent"}, module=None)
-    tagged = Masquerade({"source": "10.88.0.0/16", "state": "present"}, module=None).desired()
-    plan = resource.plan(tagged, None)
-    assert [c.op for c in plan] == ["del_rule"] * 3
+    model = offline()
+    for op in planned(Masquerade({"source": "10.88.0.0/16", "state": "present"}), model):
+        op.simulate(model)
+    other = planned(Masquerade({"source": "10.99.0.0/16", "state": "present"}), model)
+    for op in other:
+        op.simulate(model)
+    plan = planned(Masquerade({"source": "10.88.0.0/16", "state": "absent"}), model)
+    assert [type(c).__name__ for c in plan] == ["DelRule"] * 3
     assert all("netns.core masquerade 10.88.0.0/16" in c.describe() for c in plan)
 
 
-def test_ipv6_masquerade_uses_ipv6_forwarding():
-    resource = Masquerade({"source": "fd00:88::/64", "forwarding": False, "state": "present"}, module=None)
-    assert resource.iptables.command == "ip6tables"
-    assert texts(resource.plan(None, resource.desired())) == [
+def test_ipv6_masquerade_uses_ipv6_rules():
+    resource = Masquerade({"source": "fd00:88::/64", "forwarding": False, "state": "present"})
+    plan = planned(resource, offline())
+    assert texts(plan) == [
         'add rule -t nat -A POSTROUTING -s fd00:88::/64 ! -d fd00:88::/64 -m comment --comment "netns.core '
         'masquerade fd00:88::/64" -j MASQUERADE'
     ]
+    assert plan[0].family == 6

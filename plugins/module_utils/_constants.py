@@ -1,0 +1,35 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+# PRIVATE to the netns.core collection: no compatibility promise outside it.
+"""Every constant of the collection, in one place: the modules, the engine and the controller plugins (filters,
+the connection plugin) import them from here. Pure: no import beyond the standard library."""
+
+from __future__ import annotations
+
+import re
+
+#: where named network namespaces live (as `ip netns add` makes them)
+NETNS_RUN_DIR = "/run/netns"
+#: a namespace name netns.core accepts (the connection plugin and the modules alike)
+NETNS_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+#: the longest interface name Linux accepts (IFNAMSIZ less the terminating NUL)
+IFNAMSIZ = 15
+#: the interface-name characters netns.core accepts (eth0, br-1a2b, veth.10, wlp2s0); no shell metacharacters
+IFNAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
+#: the MTU range a veth or bridge takes (ETH_MIN_MTU .. IP_MAX_MTU)
+MTU_MIN, MTU_MAX = 68, 65535
+#: the MTU of a new veth or bridge when none is given
+DEFAULT_MTU = 1500
+#: the main routing table
+MAIN_TABLE = 254
+#: the metric the kernel gives a route without one, per family
+DEFAULT_METRIC = {4: 0, 6: 1024}
+#: the metric of the prefix route the kernel adds with an address, per family
+PREFIX_ROUTE_METRIC = {4: 0, 6: 256}
+#: the sysctl that turns forwarding on, per family
+FORWARD_KEY = {4: "net.ipv4.ip_forward", 6: "net.ipv6.conf.all.forwarding"}
+#: the iptables tables netns.core writes
+FIREWALL_TABLES = ("nat", "filter")
+#: every firewall rule of ours carries a comment "<TAG_PREFIX> <what> <key>"
+TAG_PREFIX = "netns.core"
+#: the loopback interface of every namespace
+LOOPBACK = "lo"

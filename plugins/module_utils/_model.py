@@ -1,0 +1,442 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+# PRIVATE to the netns.core collection: no compatibility promise outside it.
+"""The kernel model: what the kernel holds, per namespace, as plain data the plans read and the operations change.
+
+A KernelModel is filled on demand from the kernel (through the Session's per-namespace reads: one link by name, one
+interface's addresses, one route dump per family, one firewall listing per table), and from then on it is changed
+only by operations' `simulate()`. So every item of a call plans against what the items before it will have made:
+check mode predicts from the model, and a real run executes the same plan and verifies it against a fresh model.
+
+Per namespace it holds links (name, kind, mtu, up, master, veth peer, stp), global addresses with the IPv4
+secondary flag, unicast routes of every table, the sysctls asked for, and firewall listings. Its mutators carry
+the kernel side effects plans rely on: an address on an up link brings its prefix route; removing a primary IPv4
+address drops its secondaries (unless promote_secondaries); a new namespace has lo down; deleting a link deletes
+its veth peer, its addresses and routes and releases its bridge ports; a moved link arrives down and bare.
+"""
+
+from __future__ import annotations
+
+import copy
+import ipaddress
+
+from ansible_collections.netns.core.plugins.module_utils._constants import (
+    DEFAULT_MTU,
+    FORWARD_KEY,
+    LOOPBACK,
+    MAIN_TABLE,
+    PREFIX_ROUTE_METRIC,
+)
+from ansible_collections.netns.core.plugins.module_utils._errors import NetnsCoreError
+from ansible_collections.netns.core.plugins.module_utils._netlink import (
+    Session,
+    namespace_id,
+    netns_path,
+    netns_status,
+    read_sysctl,
+)
+from ansible_collections.netns.core.plugins.module_utils._normalize import address_sort_key
+
+RTPROT_KERNEL = 2
+RTPROT_STATIC = 4
+
+#: sysctls the kernel keeps equal: writing one sets the other
+SYSCTL_ALIASES = {FORWARD_KEY[4]: "net.ipv4.conf.all.forwarding", "net.ipv4.conf.all.forwarding": FORWARD_KEY[4]}
+
+
+def where(ns: str | None) -> str:
+    """' in netns NS', or '' for the host."""
+    return f" in netns {ns}" if ns else ""
+
+
+def where_or_host(ns: str | None) -> str:
+    return where(ns) or " in the host namespace"
+
+
+class Namespace:
+    """What the model knows of one namespace. `fresh`: made by this call (or assumed by a check run), so
+    nothing is read from the kernel: what is not in the model is not there."""
+
+    def __init__(self, ns: str | None, status: str, fresh: bool) -> None:
+        self.ns = ns
+        self.status = status  # present | absent | stale
+        self.fresh = fresh
+        self.links: dict[str, dict | None] = {}  # name -> link; None = known absent
+        self.addresses: dict[str, list[dict]] = {}  # name -> [{"cidr", "secondary"}]
+        self.routes: dict[int, list[dict]] = {}  # family -> routes
+        self.sysctls: dict[str, str | None] = {}
+        self.listings: dict[tuple, list] = {}  # (backend, family, table) -> rules, in listing order
+        self.namespace_id: str | None = None
+        if fresh:
+            self.links[LOOPBACK] = new_link(LOOPBACK, None, mtu=65536)
+
+
+def new_link(name: str, kind: str | None, mtu: int | None = None, **extra) -> dict:
+    """A just-created link: down, no master, no address."""
+    return {"name": name, "kind": kind, "mtu": mtu or DEFAULT_MTU, "up": False, "master": None, "peer": None, **extra}
+
+
+class KernelModel:
+    """The kernel as the plans see it (see the module docstring). `firewall(backend, family)` gives the listing
+    tool of a firewall backend; `may_assume`: a check run may plan around something missing (and says so).
+    Without a session the model is offline (for unit tests): the host is empty and no namespace exists until
+    something adds it."""
+
+    def __init__(self, session: Session, firewall=None, may_assume: bool = False) -> None:
+        self.session = session
+        self.firewall = firewall
+        self.may_assume = may_assume
+        self.assumed: list[str] = []
+        self._spaces: dict[str | None, Namespace] = {}
+
+    # -- namespaces ------------------------------------------------------------------------------------------
+    def space(self, ns: str | None) -> Namespace:
+        if ns not in self._spaces:
+            if self.session is None:
+                self._spaces[ns] = Namespace(ns, "present" if ns is None else "absent", fresh=True)
+            else:
+                self._spaces[ns] = Namespace(ns, "present" if ns is None else netns_status(ns), fresh=False)
+        return self._spaces[ns]
+
+    def status(self, ns: str | None) -> str:
+        return self.space(ns).status
+
+    def exists(self, ns: str | None) -> bool:
+        return self.space(ns).status == "present"
+
+    def _readable(self, ns: str | None) -> bool:
+        space = self.space(ns)
+        return space.status == "present" and not space.fresh
+
+    def missing(self, text: str) -> None:
+        """Something a real run needs is missing: a check run plans around it (and warns); a real run fails."""
+        if not self.may_assume:
+            raise NetnsCoreError(text + "; nothing was changed")
+        if text not in self.assumed:
+            self.assumed.append(text)
+
+    def assume_namespace(self, ns: str, text: str) -> None:
+        """Check mode: plan in a namespace an earlier task of the run may create (it reads as new and empty)."""
+        self.missing(text)
+        self._spaces[ns] = Namespace(ns, "present", fresh=True)
+
+    def namespace_id(self, ns: str) -> str | None:
+        """'net:[INODE]' of a named namespace (as readlink /proc/PID/ns/net prints it)."""
+        space = self.space(ns)
+        if space.namespace_id is None and self._readable(ns):
+            space.namespace_id = namespace_id(netns_path(ns))
+        return space.namespace_id
+
+    # namespace mutators (used by simulate)
+    def add_namespace(self, ns: str, namespace_id: str | None = None) -> None:
+        self._spaces[ns] = Namespace(ns, "present", fresh=True)
+        self._spaces[ns].namespace_id = namespace_id
+
+    def remove_namespace(self, ns: str) -> None:
+        """The namespace goes, and with it every link in it; a veth end elsewhere whose peer was in it goes too."""
+        gone = self.space(ns)
+        for other_ns, other in self._spaces.items():
+            if other is gone:
+                continue
+            for name, link in list(other.links.items()):
+                if link and link.get("peer") and link["peer"][0] == ns:
+                    self._drop_link(other_ns, name, with_peer=False)
+        self._spaces[ns] = Namespace(ns, "absent", fresh=True)
+        self._spaces[ns].links = {}
+
+    def forget_stale(self, ns: str) -> None:
+        self._spaces[ns] = Namespace(ns, "absent", fresh=True)
+        self._spaces[ns].links = {}
+
+    # -- links -----------------------------------------------------------------------------------------------
+    def link(self, ns: str | None, name: str) -> dict | None:
+        """One link by name (a copy-free view: do not change it; use the mutators)."""
+        space = self.space(ns)
+        if name not in space.links:
+            space.links[name] = self._load_link(ns, name) if self._readable(ns) else None
+        return space.links[name]
+
+    def _load_link(self, ns: str | None, name: str) -> dict | None:
+        found = self.session.view(ns).link(name)
+        if found is None:
+            return None
+        link = {key: found.get(key) for key in ("name", "kind", "mtu", "up", "master")}
+        if found.get("kind") == "bridge":
+            link["stp"] = found.get("stp", False)
+        link["peer"] = None
+        if found.get("kind") == "veth" and found.get("peer_index"):
+            link["peer_ref"] = dict(found)  # resolved on demand (peer())
+        return link
+
+    def peer(self, ns: str | None, name: str, expected: str | None = None) -> tuple[str | None, str] | None:
+        """(namespace, name) of the other end of veth `name`; raises when that namespace has no name."""
+        link = self.link(ns, name)
+        if link is None or link["kind"] != "veth":
+            return None
+        if link.get("peer") is None and link.get("peer_ref") is not None:
+            peer_ns, peer = self.session.peer_of(ns, link["peer_ref"], expected)
+            if peer_ns == "?":
+                raise NetnsCoreError(
+                    f"the peer of veth {name!r}{where(ns)} is in a namespace with no name under /run/netns; "
+                    "refusing to touch it"
+                )
+            if peer is None:
+                raise NetnsCoreError(f"cannot find the peer of veth {name!r}{where(ns)}")
+            link["peer"] = (peer_ns, peer["name"])
+            del link["peer_ref"]
+        return link.get("peer")
+
+    def addresses(self, ns: str | None, name: str) -> list[str]:
+        """Global addresses of one interface, canonical CIDR, sorted."""
+        return [entry["cidr"] for entry in self._addresses(ns, name)]
+
+    def secondaries(self, ns: str | None, name: str) -> set[str]:
+        return {entry["cidr"] for entry in self._addresses(ns, name) if entry["secondary"]}
+
+    def _addresses(self, ns: str | None, name: str) -> list[dict]:
+        space = self.space(ns)
+        if name not in space.addresses:
+            entries = []
+            if self._readable(ns) and self.link(ns, name) is not None:
+                view = self.session.view(ns)
+                secondary = view.secondaries(name)
+                entries = [{"cidr": cidr, "secondary": cidr in secondary} for cidr in view.addresses(name)]
+            space.addresses[name] = entries
+        return space.addresses[name]
+
+    def secondaries_lost_with_primary(self, ns: str | None, name: str) -> frozenset[str]:
+        """IPv4 secondaries the kernel deletes together with their primary (promote_secondaries off)."""
+        secondaries = self.secondaries(ns, name)
+        if not secondaries or self.sysctl(ns, f"net.ipv4.conf.{name}.promote_secondaries") == "1":
+            return frozenset()
+        return frozenset(secondaries)
+
+    def interface(self, ns: str | None, name: str) -> dict | None:
+        """The state of one interface as the interface resources report it."""
+        link = self.link(ns, name)
+        if link is None:
+            return None
+        return {
+            "name": name,
+            "netns": ns,
+            "kind": link["kind"],
+            "mtu": link["mtu"],
+            "master": link["master"],
+            "up": link["up"],
+            "addresses": self.addresses(ns, name),
+        }
+
+    # link mutators (used by simulate)
+    def add_link(self, ns: str | None, link: dict) -> None:
+        space = self.space(ns)
+        space.links[link["name"]] = link
+        space.addresses[link["name"]] = []
+
+    def change_link(self, ns: str | None, name: str, **fields) -> None:
+        link = self._own(ns, name)
+        up = fields.pop("up", link["up"])
+        if up != link["up"]:
+            link["up"] = up  # prefix routes come with an up link and go with a down one
+            for entry in self._addresses(ns, name):
+                if not entry["secondary"]:
+                    self._prefix_route(ns, name, entry["cidr"], add=up)
+        link.update(fields)
+        if "master" in fields:
+            self._adjust_bridge_mtu(ns, fields["master"])
+
+    def _own(self, ns: str | None, name: str) -> dict:
+        link = self.link(ns, name)
+        if link is None:  # planned around something missing (check mode): make it up
+            link = new_link(name, None)
+            self.add_link(ns, link)
+        return link
+
+    def _adjust_bridge_mtu(self, ns: str | None, bridge: str | None) -> None:
+        """A bridge made here without an MTU takes the smallest MTU of its ports, as the kernel does."""
+        master = self.link(ns, bridge) if bridge else None
+        if master is None or not master.get("auto_mtu"):
+            return
+        ports = [link["mtu"] for link in self.space(ns).links.values() if link and link["master"] == bridge]
+        if ports:
+            master["mtu"] = min(ports)
+
+    def remove_link(self, ns: str | None, name: str) -> None:
+        self._drop_link(ns, name, with_peer=True)
+
+    def _drop_link(self, ns: str | None, name: str, with_peer: bool) -> None:
+        space = self.space(ns)
+        link = self.link(ns, name)
+        if link is None:
+            return
+        peer = self.peer(ns, name) if with_peer else None
+        space.links[name] = None
+        space.addresses[name] = []
+        for family in (4, 6):
+            space.routes[family] = [r for r in self.routes(ns, family) if r["interface"] != name]
+        for other in space.links.values():
+            if other is not None and other["master"] == name:
+                other["master"] = None
+        if peer is not None:
+            self._drop_link(peer[0], peer[1], with_peer=False)
+
+    def move_link(self, ns: str | None, name: str, to: str | None) -> None:
+        """The link leaves `ns` for `to`: it arrives down, without addresses, routes or master; its veth peer
+        now points at the new place."""
+        link = self._own(ns, name)
+        peer = self.peer(ns, name)
+        moved = new_link(name, link["kind"], link["mtu"], peer=peer)
+        self._drop_link(ns, name, with_peer=False)
+        self.add_link(to, moved)
+        if peer is not None:
+            other = self.link(*peer)
+            if other is not None:
+                other["peer"] = (to, name)
+
+    # -- addresses -------------------------------------------------------------------------------------------
+    def add_address(self, ns: str | None, name: str, cidr: str) -> None:
+        self._own(ns, name)
+        entries = self._addresses(ns, name)
+        iface = ipaddress.ip_interface(cidr)
+        secondary = iface.version == 4 and any(
+            not e["secondary"] and ipaddress.ip_interface(e["cidr"]).network == iface.network for e in entries
+        )
+        entries.append({"cidr": cidr, "secondary": secondary})
+        entries.sort(key=lambda e: address_sort_key(e["cidr"]))
+        if self.link(ns, name)["up"] and not secondary:
+            self._prefix_route(ns, name, cidr, add=True)
+
+    def del_address(self, ns: str | None, name: str, cidr: str) -> None:
+        entries = self._addresses(ns, name)
+        entry = next((e for e in entries if e["cidr"] == cidr), None)
+        if entry is None:
+            return
+        entries.remove(entry)
+        iface = ipaddress.ip_interface(cidr)
+        same = [e for e in entries if ipaddress.ip_interface(e["cidr"]).network == iface.network]
+        if iface.version == 4 and not entry["secondary"] and same:
+            if self.sysctl(ns, f"net.ipv4.conf.{name}.promote_secondaries") == "1":
+                same[0]["secondary"] = False
+                return  # the prefix route stays, now from the promoted address
+            for lost in same:
+                entries.remove(lost)
+        if iface.version == 4 and entry["secondary"]:
+            return
+        if not any(ipaddress.ip_interface(e["cidr"]).network == iface.network for e in entries):
+            self._prefix_route(ns, name, cidr, add=False)
+
+    def _prefix_route(self, ns: str | None, name: str, cidr: str, add: bool) -> None:
+        iface = ipaddress.ip_interface(cidr)
+        if iface.version == 4 and iface.network.prefixlen == 32:
+            return  # no prefix route for a /32
+        family = iface.version
+        route = {
+            "family": family,
+            "table": MAIN_TABLE,
+            "destination": str(iface.network),
+            "metric": PREFIX_ROUTE_METRIC[family],
+            "gateway": None,
+            "interface": name,
+            "proto": RTPROT_KERNEL,
+        }
+        routes = [r for r in self.routes(ns, family) if not _same_route(r, route)]
+        if add:
+            routes.append(route)
+        self.space(ns).routes[family] = routes
+
+    # -- routes ----------------------------------------------------------------------------------------------
+    def routes(self, ns: str | None, family: int) -> list[dict]:
+        space = self.space(ns)
+        if family not in space.routes:
+            space.routes[family] = (
+                [dict(route) for route in self.session.view(ns).routes(family)] if self._readable(ns) else []
+            )
+        return space.routes[family]
+
+    def route(self, ns: str | None, family: int, table: int, destination: str, metric: int) -> dict | None:
+        key = (family, table, destination, metric)
+        for route in self.routes(ns, family):
+            if (route["family"], route["table"], route["destination"], route["metric"]) == key:
+                return route
+        return None
+
+    def connected_interface(self, ns: str | None, gateway: str) -> str | None:
+        """The interface whose connected subnet (main table) holds `gateway`, as the kernel would pick it."""
+        address = ipaddress.ip_address(gateway)
+        for route in self.routes(ns, address.version):
+            if route["gateway"] is None and route["interface"] and route["table"] == MAIN_TABLE:
+                if route["destination"] not in ("::/0", "0.0.0.0/0") and address in ipaddress.ip_network(
+                    route["destination"]
+                ):
+                    return route["interface"]
+        return None
+
+    def put_route(self, ns: str | None, route: dict) -> None:
+        """Add or replace the route with the identity of `route` (family, table, destination, metric)."""
+        routes = [r for r in self.routes(ns, route["family"]) if not _same_route(r, route)]
+        routes.append(dict(route))
+        self.space(ns).routes[route["family"]] = routes
+
+    def remove_route(self, ns: str | None, route: dict) -> None:
+        family = route["family"]
+        self.space(ns).routes[family] = [r for r in self.routes(ns, family) if not _same_route(r, route)]
+
+    # -- sysctls ---------------------------------------------------------------------------------------------
+    def sysctl(self, ns: str | None, key: str) -> str | None:
+        """The value of a sysctl, tab-separated; None when there is no such key (or the namespace is new)."""
+        space = self.space(ns)
+        if key not in space.sysctls:
+            space.sysctls[key] = read_sysctl(self.session, ns, key) if self._readable(ns) else None
+        return space.sysctls[key]
+
+    def knows_sysctls(self, ns: str | None) -> bool:
+        """False for a namespace this call makes: its sysctls cannot be read before it exists."""
+        return self._readable(ns)
+
+    def set_sysctl(self, ns: str | None, key: str, value: str) -> None:
+        space = self.space(ns)
+        space.sysctls[key] = value
+        if key in SYSCTL_ALIASES:
+            space.sysctls[SYSCTL_ALIASES[key]] = value
+
+    # -- firewall --------------------------------------------------------------------------------------------
+    def listing(self, ns: str | None, backend: str, family: int, table: str) -> list:
+        """The rules of one table as its backend lists them (in order)."""
+        space = self.space(ns)
+        key = (backend, family, table)
+        if key not in space.listings:
+            space.listings[key] = self.firewall(backend, family).list(ns, table) if self._readable(ns) else []
+        return space.listings[key]
+
+    def insert_rule(self, ns: str | None, backend: str, family: int, rule) -> None:
+        rules = self.listing(ns, backend, family, rule.table)
+        if rule.insert:
+            first = next((i for i, r in enumerate(rules) if r.chain == rule.chain), len(rules))
+            rules.insert(first, rule)
+        else:
+            rules.append(rule)
+
+    def delete_rule(self, ns: str | None, backend: str, family: int, rule) -> None:
+        rules = self.listing(ns, backend, family, rule.table)
+        for index, existing in enumerate(rules):
+            if existing.key == rule.key:
+                del rules[index]
+                return
+
+    def snapshot(self) -> dict:
+        """Everything the model holds (for tests and debugging)."""
+        return {
+            ns: copy.deepcopy(
+                {
+                    "status": s.status,
+                    "links": s.links,
+                    "addresses": s.addresses,
+                    "routes": s.routes,
+                    "sysctls": s.sysctls,
+                }
+            )
+            for ns, s in self._spaces.items()
+        }
+
+
+def _same_route(one: dict, other: dict) -> bool:
+    keys = ("family", "table", "destination", "metric")
+    return all(one[key] == other[key] for key in keys)

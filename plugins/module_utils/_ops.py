@@ -1,0 +1,440 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+# PRIVATE to the netns.core collection: no compatibility promise outside it.
+"""Typed operations: every change netns.core makes to a kernel, one class each.
+
+Each operation has
+  simulate(model)   pure: what it does to the kernel model, side effects included (see _model)
+  execute(ctx)      does it, through the session's netlink sockets, sysctl files or a firewall backend
+  stale()           the namespaces whose cached reads it makes stale; `renumbers` when it deletes, moves or
+                    renames links (their indexes go stale too). The engine, and only the engine, invalidates.
+and the line a person reads (`text`, set by the resource that plans it with `says()`).
+The engine runs only operations registered in OPERATIONS: anything else is an internal error, never ignored.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import socket
+from dataclasses import dataclass, field
+
+from ansible_collections.netns.core.plugins.module_utils._deps import pyroute2_netns
+from ansible_collections.netns.core.plugins.module_utils._errors import NetnsCoreError
+from ansible_collections.netns.core.plugins.module_utils._model import (
+    RTPROT_STATIC,
+    KernelModel,
+    new_link,
+    where_or_host,
+)
+from ansible_collections.netns.core.plugins.module_utils._netlink import (
+    Session,
+    netns_path,
+    netns_status,
+    write_sysctl,
+)
+
+RT_SCOPE_LINK = 253
+RT_SCOPE_NOWHERE = 255
+EVERY_NAMESPACE = "*"
+
+
+class ExecContext:
+    """What operations execute against: the session (sockets, namespaces) and the firewall backends."""
+
+    def __init__(self, session: Session, firewall=None) -> None:
+        self.session = session
+        self.firewall = firewall
+
+    def ipr(self, ns: str | None):
+        return self.session.ipr(ns)
+
+    def index(self, ns: str | None, name: str, option: str = "interface") -> int:
+        index = self.session.view(ns).index(name)
+        if index is None:
+            raise NetnsCoreError(f"{option} {name!r} does not exist{where_or_host(ns)}")
+        return index
+
+
+@dataclass
+class Op:
+    """Base of every operation (see the module docstring)."""
+
+    text: str = field(default="", init=False, compare=False)
+
+    def says(self, text: str) -> Op:
+        self.text = text
+        return self
+
+    def describe(self) -> str:
+        return self.text or type(self).__name__
+
+    def simulate(self, model: KernelModel) -> None:
+        raise NotImplementedError
+
+    def execute(self, ctx: ExecContext) -> None:
+        raise NotImplementedError
+
+    def stale(self) -> tuple[tuple, bool]:
+        """(namespaces whose reads go stale, whether link indexes there change)."""
+        return (getattr(self, "ns", None),), False
+
+
+# -- namespaces ------------------------------------------------------------------------------------------------
+@dataclass
+class CreateNetns(Op):
+    name: str = ""
+
+    def simulate(self, model: KernelModel) -> None:
+        model.add_namespace(self.name)
+
+    def execute(self, ctx: ExecContext) -> None:
+        ctx.session.create_netns(self.name)
+
+    def stale(self):
+        return (self.name,), True
+
+
+@dataclass
+class AttachNetns(Op):
+    """Name the network namespace of a running process (ip netns attach)."""
+
+    name: str = ""
+    pid: int = 0
+    namespace_id: str = ""
+
+    def simulate(self, model: KernelModel) -> None:
+        model.add_namespace(self.name, self.namespace_id)
+
+    def execute(self, ctx: ExecContext) -> None:
+        try:
+            pyroute2_netns.attach(self.name, self.pid)
+        except OSError:
+            if netns_status(self.name) == "stale":
+                os.unlink(netns_path(self.name))  # the mount failed: leave no empty file behind
+            raise
+
+    def stale(self):
+        return (self.name,), True
+
+
+@dataclass
+class DeleteNetns(Op):
+    """Delete the name (and with it the namespace, unless processes keep it)."""
+
+    name: str = ""
+
+    def simulate(self, model: KernelModel) -> None:
+        model.remove_namespace(self.name)
+
+    def execute(self, ctx: ExecContext) -> None:
+        ctx.session.forget(self.name)
+        pyroute2_netns.remove(self.name)
+
+    def stale(self):
+        return (EVERY_NAMESPACE,), True  # veth peers elsewhere go with it
+
+
+@dataclass
+class UnlinkStaleNetns(Op):
+    """Remove a file under /run/netns that has no namespace mounted on it."""
+
+    name: str = ""
+
+    def simulate(self, model: KernelModel) -> None:
+        model.forget_stale(self.name)
+
+    def execute(self, ctx: ExecContext) -> None:
+        os.unlink(netns_path(self.name))
+
+    def stale(self):
+        return (self.name,), True
+
+
+# -- links -----------------------------------------------------------------------------------------------------
+@dataclass
+class CreateVeth(Op):
+    ns: str | None = None
+    name: str = ""
+    peer_ns: str | None = None
+    peer: str = ""
+    mtu: int | None = None
+
+    def simulate(self, model: KernelModel) -> None:
+        model.add_link(self.ns, new_link(self.name, "veth", self.mtu, peer=(self.peer_ns, self.peer)))
+        model.add_link(self.peer_ns, new_link(self.peer, "veth", self.mtu, peer=(self.ns, self.name)))
+
+    def execute(self, ctx: ExecContext) -> None:
+        peer = {"ifname": self.peer}
+        if self.peer_ns != self.ns:
+            peer["net_ns_fd"] = ctx.session.ns_fd(self.peer_ns)
+        extra = {}
+        if self.mtu:
+            extra["mtu"] = peer["mtu"] = self.mtu
+        ctx.ipr(self.ns).link("add", ifname=self.name, kind="veth", peer=peer, **extra)
+
+    def stale(self):
+        return (self.ns, self.peer_ns), False
+
+
+@dataclass
+class CreateBridge(Op):
+    ns: str | None = None
+    name: str = ""
+    mtu: int | None = None
+    stp: bool = False
+
+    def simulate(self, model: KernelModel) -> None:
+        model.add_link(self.ns, new_link(self.name, "bridge", self.mtu, stp=self.stp, auto_mtu=self.mtu is None))
+
+    def execute(self, ctx: ExecContext) -> None:
+        extra = {"mtu": self.mtu} if self.mtu else {}
+        ctx.ipr(self.ns).link("add", ifname=self.name, kind="bridge", br_stp_state=int(self.stp), **extra)
+
+
+@dataclass
+class SetStp(Op):
+    ns: str | None = None
+    name: str = ""
+    stp: bool = False
+
+    def simulate(self, model: KernelModel) -> None:
+        model.change_link(self.ns, self.name, stp=self.stp)
+
+    def execute(self, ctx: ExecContext) -> None:
+        index = ctx.index(self.ns, self.name, "name")
+        ctx.ipr(self.ns).link("set", index=index, kind="bridge", br_stp_state=int(self.stp))
+
+
+@dataclass
+class DeleteLink(Op):
+    """Delete a link (a veth takes its peer with it; a bridge releases its ports)."""
+
+    ns: str | None = None
+    name: str = ""
+
+    def simulate(self, model: KernelModel) -> None:
+        model.remove_link(self.ns, self.name)
+
+    def execute(self, ctx: ExecContext) -> None:
+        ctx.ipr(self.ns).link("del", index=ctx.index(self.ns, self.name, "name"))
+
+    def stale(self):
+        return (EVERY_NAMESPACE,), True
+
+
+@dataclass
+class MoveLink(Op):
+    ns: str | None = None
+    name: str = ""
+    to: str | None = None
+
+    def simulate(self, model: KernelModel) -> None:
+        model.move_link(self.ns, self.name, self.to)
+
+    def execute(self, ctx: ExecContext) -> None:
+        index = ctx.index(self.ns, self.name)
+        ctx.ipr(self.ns).link("set", index=index, net_ns_fd=ctx.session.ns_fd(self.to))
+
+    def stale(self):
+        return (EVERY_NAMESPACE,), True
+
+
+@dataclass
+class SetUp(Op):
+    """Bring a link up (or down)."""
+
+    ns: str | None = None
+    name: str = ""
+    up: bool = True
+
+    def simulate(self, model: KernelModel) -> None:
+        model.change_link(self.ns, self.name, up=self.up)
+
+    def execute(self, ctx: ExecContext) -> None:
+        ctx.ipr(self.ns).link("set", index=ctx.index(self.ns, self.name), state="up" if self.up else "down")
+
+
+@dataclass
+class SetMtu(Op):
+    ns: str | None = None
+    name: str = ""
+    mtu: int = 0
+
+    def simulate(self, model: KernelModel) -> None:
+        model.change_link(self.ns, self.name, mtu=self.mtu)
+
+    def execute(self, ctx: ExecContext) -> None:
+        ctx.ipr(self.ns).link("set", index=ctx.index(self.ns, self.name), mtu=self.mtu)
+
+
+@dataclass
+class SetMaster(Op):
+    ns: str | None = None
+    name: str = ""
+    master: str = ""
+
+    def simulate(self, model: KernelModel) -> None:
+        model.change_link(self.ns, self.name, master=self.master)
+
+    def execute(self, ctx: ExecContext) -> None:
+        master = ctx.index(self.ns, self.master, "master")
+        ctx.ipr(self.ns).link("set", index=ctx.index(self.ns, self.name), master=master)
+
+
+@dataclass
+class AddAddress(Op):
+    ns: str | None = None
+    name: str = ""
+    address: str = ""
+
+    def simulate(self, model: KernelModel) -> None:
+        model.add_address(self.ns, self.name, self.address)
+
+    def execute(self, ctx: ExecContext) -> None:
+        _address(ctx, "add", self.ns, self.name, self.address)
+
+
+@dataclass
+class DelAddress(Op):
+    ns: str | None = None
+    name: str = ""
+    address: str = ""
+
+    def simulate(self, model: KernelModel) -> None:
+        model.del_address(self.ns, self.name, self.address)
+
+    def execute(self, ctx: ExecContext) -> None:
+        _address(ctx, "del", self.ns, self.name, self.address)
+
+
+def _address(ctx: ExecContext, command: str, ns: str | None, name: str, address: str) -> None:
+    iface = ipaddress.ip_interface(address)
+    ctx.ipr(ns).addr(command, index=ctx.index(ns, name), address=str(iface.ip), prefixlen=iface.network.prefixlen)
+
+
+# -- routes ----------------------------------------------------------------------------------------------------
+@dataclass
+class ReplaceRoute(Op):
+    """Add or replace the route of this identity (family, table, destination, metric); without an interface,
+    the kernel picks the one whose connected subnet holds the gateway."""
+
+    ns: str | None = None
+    route: dict = field(default_factory=dict)
+
+    def simulate(self, model: KernelModel) -> None:
+        route = dict(self.route, proto=RTPROT_STATIC)
+        if route.get("interface") is None and route.get("gateway") is not None:
+            route["interface"] = model.connected_interface(self.ns, route["gateway"])
+        model.put_route(self.ns, route)
+
+    def execute(self, ctx: ExecContext) -> None:
+        request = _route_request(ctx, self.ns, self.route)
+        if self.route["family"] == 4 and not self.route.get("gateway"):
+            request["scope"] = RT_SCOPE_LINK  # a directly connected route, as `ip route add ... dev` makes it
+        ctx.ipr(self.ns).route("replace", proto=RTPROT_STATIC, **request)
+
+
+@dataclass
+class DeleteRoute(Op):
+    ns: str | None = None
+    route: dict = field(default_factory=dict)
+
+    def simulate(self, model: KernelModel) -> None:
+        model.remove_route(self.ns, self.route)
+
+    def execute(self, ctx: ExecContext) -> None:
+        # any scope and protocol: the route we read is the one to go, whoever made it (as `ip route del`)
+        ctx.ipr(self.ns).route("del", scope=RT_SCOPE_NOWHERE, **_route_request(ctx, self.ns, self.route))
+
+
+def _route_request(ctx: ExecContext, ns: str | None, route: dict) -> dict:
+    net = ipaddress.ip_network(route["destination"])
+    request = {
+        "family": socket.AF_INET if route["family"] == 4 else socket.AF_INET6,
+        "dst": str(net.network_address),
+        "dst_len": net.prefixlen,
+        "table": route["table"],
+        "priority": route["metric"],
+    }
+    if route.get("gateway"):
+        request["gateway"] = route["gateway"]
+    if route.get("interface"):
+        request["oif"] = ctx.index(ns, route["interface"])
+    return request
+
+
+# -- sysctls ---------------------------------------------------------------------------------------------------
+@dataclass
+class WriteSysctl(Op):
+    ns: str | None = None
+    key: str = ""
+    value: str = ""
+
+    def simulate(self, model: KernelModel) -> None:
+        model.set_sysctl(self.ns, self.key, self.value)
+
+    def execute(self, ctx: ExecContext) -> None:
+        write_sysctl(ctx.session, self.ns, self.key, self.value)
+
+
+# -- firewall --------------------------------------------------------------------------------------------------
+@dataclass
+class AddRule(Op):
+    """Add one rule, rendered by its backend (`rule` is the backend's own form)."""
+
+    ns: str | None = None
+    backend: str = ""
+    family: int = 4
+    rule: object = None
+
+    def simulate(self, model: KernelModel) -> None:
+        model.insert_rule(self.ns, self.backend, self.family, self.rule)
+
+    def execute(self, ctx: ExecContext) -> None:
+        ctx.firewall(self.backend, self.family).add(self.ns, self.rule)
+
+
+@dataclass
+class DelRule(Op):
+    ns: str | None = None
+    backend: str = ""
+    family: int = 4
+    rule: object = None
+
+    def simulate(self, model: KernelModel) -> None:
+        model.delete_rule(self.ns, self.backend, self.family, self.rule)
+
+    def execute(self, ctx: ExecContext) -> None:
+        ctx.firewall(self.backend, self.family).delete(self.ns, self.rule)
+
+
+OPERATIONS = frozenset(
+    {
+        CreateNetns,
+        AttachNetns,
+        DeleteNetns,
+        UnlinkStaleNetns,
+        CreateVeth,
+        CreateBridge,
+        SetStp,
+        DeleteLink,
+        MoveLink,
+        SetUp,
+        SetMtu,
+        SetMaster,
+        AddAddress,
+        DelAddress,
+        ReplaceRoute,
+        DeleteRoute,
+        WriteSysctl,
+        AddRule,
+        DelRule,
+    }
+)
+
+
+def known(op: object) -> Op:
+    """The operation itself, or an internal error for anything the engine does not know."""
+    if type(op) not in OPERATIONS:
+        raise NetnsCoreError(f"internal error: unknown operation {op!r}; nothing was changed")
+    return op
