@@ -86,6 +86,8 @@ class KernelModel:
         self.firewall = firewall
         self.may_assume = may_assume
         self.assumed: list[str] = []
+        #: check mode: namespaces a removal looked into that do not exist (yet)
+        self.unseen: list[str] = []
         self._spaces: dict[str | None, Namespace] = {}
 
     # -- namespaces ------------------------------------------------------------------------------------------
