@@ -70,13 +70,13 @@ EXAMPLES = r"""
       changed_when: false
 """
 
-import os
 import shlex
 
 from ansible.errors import AnsibleConnectionFailure
 from ansible.plugins.connection.local import Connection as LocalConnection
 
 from ansible_collections.netns.core.plugins.module_utils._constants import NETNS_NAME_RE, NETNS_RUN_DIR
+from ansible_collections.netns.core.plugins.module_utils._netnsfs import file_kind, netns_path, netns_status
 
 
 class Connection(LocalConnection):
@@ -88,8 +88,18 @@ class Connection(LocalConnection):
         name = self.get_option("netns_name") or self.get_option("remote_addr")
         if not isinstance(name, str) or not NETNS_NAME_RE.match(name) or name in (".", ".."):
             raise AnsibleConnectionFailure(f"netns.core.netns: {name!r} is not a valid namespace name")
-        if not os.path.exists(os.path.join(NETNS_RUN_DIR, name)):
+        status = netns_status(name)
+        if status == "absent":
             raise AnsibleConnectionFailure(f"netns.core.netns: netns {name!r} does not exist under {NETNS_RUN_DIR}")
+        if status == "stale":
+            raise AnsibleConnectionFailure(
+                f"netns.core.netns: {netns_path(name)} has no namespace mounted on it (a stale name: remove it with"
+                " netns.core.netns state=absent)"
+            )
+        if status != "present":
+            raise AnsibleConnectionFailure(
+                f"netns.core.netns: {netns_path(name)} is a {file_kind(netns_path(name))}, not a namespace"
+            )
         return name
 
     def _connect(self):

@@ -115,7 +115,12 @@ def bridge_nat_network(spec: dict) -> dict:
         subnet = ipaddress.ip_network(str(spec.get("subnet")).strip(), strict=True)
     except ValueError as exc:
         raise AnsibleFilterError(f"bridge_nat_subnet {spec.get('subnet')!r} is not a CIDR network ({exc})") from None
-    hosts = subnet.hosts()
+    if subnet.num_addresses < 4:
+        raise AnsibleFilterError(
+            f"bridge_nat_subnet {subnet} holds {subnet.num_addresses} address(es): a network needs one for the gateway"
+            " and one per container (and Linux keeps the first and last of an IPv4 subnet): use a /30 or wider"
+        )
+    hosts = iter(subnet.hosts())
     gateway = _host_in(spec["gateway"], subnet, "bridge_nat_gateway") if spec.get("gateway") else next(hosts, None)
     if gateway is None:
         raise AnsibleFilterError(f"bridge_nat_subnet {subnet} has no host address for the gateway")
@@ -126,7 +131,7 @@ def bridge_nat_network(spec: dict) -> dict:
     taken = {gateway: "the gateway"}
     addresses: dict[str, str] = {}
     host_interfaces: dict[str, str] = {}
-    free = (host for host in subnet.hosts() if host not in taken)
+    free = (host for host in iter(subnet.hosts()) if host not in taken)
     for index, container in enumerate(containers):
         where = f"bridge_nat_containers[{index}]"
         if not isinstance(container, dict) or not container.get("name"):

@@ -21,6 +21,11 @@ class Bridge(Resource):
         self.addresses = norm.address_list(params.get("addresses"))
         self.mtu = norm.mtu(params.get("mtu"))
         self.stp = bool(params.get("stp"))
+        if self.state == "present":
+            norm.interface_config(self.name, self.mtu, self.addresses)
+
+    def claims(self) -> list[tuple[str | None, str]]:
+        return [(self.ns, self.name)]
 
     def label(self) -> str:
         return f"bridge {self.name}{where(self.ns)}"

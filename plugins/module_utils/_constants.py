@@ -33,3 +33,7 @@ FIREWALL_TABLES = ("nat", "filter")
 TAG_PREFIX = "netns.core"
 #: the loopback interface of every namespace
 LOOPBACK = "lo"
+#: the most ports a Linux bridge takes (port numbers are 10 bits, 0 is reserved): the 1024th is refused
+BRIDGE_MAX_PORTS = 1023
+#: the smallest MTU a link keeps IPv6 on (below it the kernel removes the link's IPv6 addresses)
+IPV6_MIN_MTU = 1280

@@ -120,6 +120,8 @@ class IptablesBackend:
 
     name = "iptables"
     tables = FIREWALL_TABLES
+    #: the chains netns.core writes; a rule carrying one of our tags anywhere else is somebody else's (never touched)
+    chains = {"nat": ("POSTROUTING", "PREROUTING", "OUTPUT"), "filter": ("FORWARD",)}
     RENDER = {
         MasqueradeRule: _iptables_masquerade,
         DnatRule: _iptables_dnat,

@@ -14,7 +14,11 @@ from dataclasses import dataclass
 
 from ansible_collections.netns.core.plugins.module_utils._constants import TAG_PREFIX
 from ansible_collections.netns.core.plugins.module_utils._errors import NetnsCoreError
-from ansible_collections.netns.core.plugins.module_utils._netlink import Session
+from ansible_collections.netns.core.plugins.module_utils._netlink import Session, env_seconds, lock_holder
+
+#: how long an iptables command waits for the xtables lock before it gives up (and says who holds it)
+XTABLES_WAIT_SECONDS = 20
+XTABLES_LOCK = "/run/xtables.lock"
 
 
 @dataclass(frozen=True)
@@ -61,13 +65,30 @@ def tag(what: str, key: str) -> str:
 
 
 def parse_rules(table: str, listing: str) -> list[Rule]:
-    """Rules (not policies) of `iptables -t TABLE -S` output."""
+    """Rules (not policies) of `iptables -t TABLE -S` output.
+
+    Foreign rules are read, never trusted: a comment with a newline spans lines (the lines are joined until the
+    quoting closes), and a line that cannot be parsed at all is skipped (no rule of ours looks like that).
+    """
     rules = []
-    for line in listing.splitlines():
+    lines = listing.split("\n")
+    index = 0
+    while index < len(lines):
+        line = lines[index]
+        index += 1
         if not line.startswith("-A "):
             continue
-        words = shlex.split(line)
-        rules.append(Rule(table, words[1], tuple(words[2:])))
+        words = None
+        while words is None:
+            try:
+                words = shlex.split(line)
+            except ValueError:
+                if index >= len(lines):
+                    break
+                line += "\n" + lines[index]
+                index += 1
+        if words and len(words) >= 2:
+            rules.append(Rule(table, words[1], tuple(words[2:])))
     return rules
 
 
@@ -87,6 +108,7 @@ class Iptables:
         self.session = session
         self.command = "iptables" if family == 4 else "ip6tables"
         self._binary: str | None = None
+        self.wait = int(env_seconds("NETNS_CORE_XTABLES_WAIT", XTABLES_WAIT_SECONDS))
 
     @property
     def binary(self) -> str:
@@ -100,10 +122,15 @@ class Iptables:
 
     def run(self, ns: str | None, argv: list[str]) -> str:
         with self.session.inside(ns):
-            rc, out, err = self.module.run_command([self.binary, "-w", *argv])
+            rc, out, err = self.module.run_command([self.binary, "-w", str(self.wait), *argv])
         if rc != 0:
             where = f" in netns {ns}" if ns else ""
             cause = err.strip() or out.strip()
+            if "xtables lock" in cause:
+                raise NetnsCoreError(
+                    f"{self.command} {' '.join(argv)}{where}: another process ({lock_holder(XTABLES_LOCK)}) has held "
+                    f"the xtables lock {XTABLES_LOCK} for {self.wait} s; try again when it is done"
+                )
             if "Permission denied" in cause or "you must be root" in cause:
                 cause += " (needs root: CAP_NET_ADMIN)"
             raise NetnsCoreError(f"{self.command} {' '.join(argv)}{where} failed (rc={rc}): {cause}")

@@ -85,7 +85,7 @@ class TaggedRules(Resource):
     def extra_want(self) -> dict:
         return {}
 
-    def extra_changes(self, before: dict | None, want: dict | None) -> list[Op]:
+    def extra_changes(self, model: KernelModel, before: dict | None, want: dict | None) -> list[Op]:
         return []
 
     def tagged(self, model: KernelModel) -> list[Rule]:
@@ -94,7 +94,7 @@ class TaggedRules(Resource):
             rule
             for table in self.backend.tables
             for rule in model.listing(self.ns, self.backend.name, self.family, table)
-            if comment_of(rule) == self.tag
+            if rule.chain in self.backend.chains[table] and comment_of(rule) == self.tag
         ]
 
     def read(self, model: KernelModel) -> dict | None:
@@ -114,7 +114,7 @@ class TaggedRules(Resource):
     def plan(self, model: KernelModel, before: dict | None, want: dict | None) -> list[Op]:
         have = self.tagged(model) if before is not None else []
         wanted = self.want_rules() if want else []
-        return self.extra_changes(before, want) + rule_changes(self.ns, have, wanted, self.family)
+        return self.extra_changes(model, before, want) + rule_changes(self.ns, have, wanted, self.family)
 
     def result_extra(self, after: dict | None) -> dict:
         return {"rules": list((after or {}).get("rules", []))}
@@ -125,13 +125,17 @@ class Masquerade(TaggedRules):
 
     def __init__(self, params: dict, module=None) -> None:
         self.source = norm.network(params["source"], "source")
-        super().__init__(params, norm.family_of(self.source), tag("masquerade", self.source))
-        self.out_interface = norm.ifname(params.get("out_interface"), "out_interface")
+        out_interface = norm.ifname(params.get("out_interface"), "out_interface")
+        # the outgoing interface is part of the identity: two masquerades of one source by two uplinks coexist
+        key = self.source + (f" out {out_interface}" if out_interface else "")
+        super().__init__(params, norm.family_of(self.source), tag("masquerade", key))
+        self.out_interface = out_interface
         self.forwarding = params.get("forwarding", True) is not False
         self.forward_key = FORWARD_KEY[self.family]
 
     def label(self) -> str:
-        return f"masquerade {self.source}{where(self.ns)}"
+        out = f" out {self.out_interface}" if self.out_interface else ""
+        return f"masquerade {self.source}{out}{where(self.ns)}"
 
     def identity(self) -> dict:
         return {"netns": self.ns, "source": self.source}
@@ -145,9 +149,9 @@ class Masquerade(TaggedRules):
     def extra_want(self) -> dict:
         return {self.forward_key: "1" if self.forwarding else None}
 
-    def extra_changes(self, before: dict | None, want: dict | None) -> list[Op]:
+    def extra_changes(self, model: KernelModel, before: dict | None, want: dict | None) -> list[Op]:
         if not (want and self.forwarding):
             return []
         return sysctl_changes(
-            self.ns, {self.forward_key: (before or {}).get(self.forward_key)}, {self.forward_key: "1"}
+            model, self.ns, {self.forward_key: (before or {}).get(self.forward_key)}, {self.forward_key: "1"}
         )

@@ -33,6 +33,7 @@ from ansible_collections.netns.core.plugins.module_utils._netlink import (
     netns_path,
     netns_status,
     read_sysctl,
+    sysctl_writable,
 )
 from ansible_collections.netns.core.plugins.module_utils._normalize import address_sort_key
 
@@ -66,6 +67,7 @@ class Namespace:
         self.sysctls: dict[str, str | None] = {}
         self.listings: dict[tuple, list] = {}  # (backend, family, table) -> rules, in listing order
         self.namespace_id: str | None = None
+        self.dumped = fresh  # every link of the namespace is in `links`
         if fresh:
             self.links[LOOPBACK] = new_link(LOOPBACK, None, mtu=65536)
 
@@ -88,6 +90,8 @@ class KernelModel:
         self.assumed: list[str] = []
         #: check mode: namespaces a removal looked into that do not exist (yet)
         self.unseen: list[str] = []
+        #: what a removal left because it no longer looks like ours (said as a warning)
+        self.left: list[str] = []
         self._spaces: dict[str | None, Namespace] = {}
 
     # -- namespaces ------------------------------------------------------------------------------------------
@@ -226,6 +230,15 @@ class KernelModel:
             "up": link["up"],
             "addresses": self.addresses(ns, name),
         }
+
+    def ports(self, ns: str | None, bridge: str) -> list[str]:
+        """Every port of a bridge: the kernel's (one dump of the namespace's links), as the model changed them."""
+        space = self.space(ns)
+        if self._readable(ns) and not space.dumped:
+            for name in self.session.view(ns).links():
+                self.link(ns, name)
+            space.dumped = True
+        return sorted(name for name, link in space.links.items() if link is not None and link["master"] == bridge)
 
     # link mutators (used by simulate)
     def add_link(self, ns: str | None, link: dict) -> None:
@@ -388,6 +401,22 @@ class KernelModel:
         if key not in space.sysctls:
             space.sysctls[key] = read_sysctl(self.session, ns, key) if self._readable(ns) else None
         return space.sysctls[key]
+
+    def sysctl_refusal(self, ns: str | None, key: str, value: str) -> str | None:
+        """Why writing `value` to `key` could not converge (read-only; another number of fields), or None."""
+        if not self.knows_sysctls(ns):
+            return None
+        current = self.sysctl(ns, key)
+        if current is not None and not sysctl_writable(self.session, ns, key):
+            return f"sysctl {key}{where(ns)} is read-only (the kernel refuses writes even to root)"
+        fields = len((current or "").split("\t"))
+        if current is not None and fields != len(value.split("\t")):
+            return (
+                f"sysctl {key}{where(ns)} holds {fields} field(s) ({current.replace(chr(9), ' ')!r}) but value "
+                f"{value.replace(chr(9), ' ')!r} gives {len(value.split(chr(9)))}: give every field, or the kernel "
+                "keeps the others and the run never converges"
+            )
+        return None
 
     def knows_sysctls(self, ns: str | None) -> bool:
         """False for a namespace this call makes: its sysctls cannot be read before it exists."""

@@ -16,9 +16,14 @@ import errno
 import os
 from collections.abc import Iterator
 
-from ansible_collections.netns.core.plugins.module_utils._constants import NETNS_RUN_DIR
 from ansible_collections.netns.core.plugins.module_utils._deps import IPRoute, NetlinkError, pyroute2_netns
 from ansible_collections.netns.core.plugins.module_utils._errors import NetnsCoreError
+from ansible_collections.netns.core.plugins.module_utils._netnsfs import (  # noqa: F401 (re-exported)
+    file_kind,
+    list_netns,
+    netns_path,
+    netns_status,
+)
 from ansible_collections.netns.core.plugins.module_utils._normalize import address_sort_key
 
 IFF_UP = 0x1
@@ -58,31 +63,48 @@ def kernel_error(action: str, exc: BaseException) -> NetnsCoreError:
     return NetnsCoreError(f"{action} {describe_errno(code)} ({os.strerror(code) if code else exc})", errno=code)
 
 
-def netns_path(name: str) -> str:
-    return os.path.join(NETNS_RUN_DIR, name)
-
-
 def namespace_id(path: str) -> str:
     """'net:[INODE]', as readlink /proc/PID/ns/net prints it, for a namespace file or a name under /run/netns."""
     return f"net:[{os.stat(path).st_ino}]"
 
 
-def netns_status(name: str) -> str:
-    """'present', 'absent', or 'stale' (a file under /run/netns with no namespace mounted on it)."""
+def foreign_netns_error(name: str) -> NetnsCoreError:
     path = netns_path(name)
+    return NetnsCoreError(
+        f"{path} is a {file_kind(path)}, not a namespace file (ip netns makes a mount point); netns.core neither "
+        "opens nor removes it: move it away first"
+    )
+
+
+def env_seconds(name: str, default: float) -> float:
+    """A wait bound from the environment (NETNS_CORE_LOCK_WAIT, NETNS_CORE_XTABLES_WAIT), else the default."""
+    try:
+        value = float(os.environ.get(name, default))
+    except ValueError:
+        return default
+    return value if 0 < value <= 3600 else default
+
+
+def lock_holder(path: str) -> str:
+    """Who holds a flock on `path`, from /proc/locks: 'pid N (command)', or 'unknown' when it cannot be told."""
     try:
         st = os.stat(path)
-    except FileNotFoundError:
-        return "absent"
-    # A live name is an nsfs bind mount: its device differs from the directory's.
-    return "present" if st.st_dev != os.stat(NETNS_RUN_DIR).st_dev else "stale"
-
-
-def list_netns() -> list[str]:
-    try:
-        return sorted(os.listdir(NETNS_RUN_DIR))
-    except FileNotFoundError:
-        return []
+        with open("/proc/locks", encoding="ascii", errors="replace") as handle:
+            locks = handle.read().splitlines()
+    except OSError:
+        return "pid unknown"
+    wanted = f":{st.st_ino} "
+    for line in locks:
+        fields = line.split()
+        if len(fields) > 5 and "->" not in line and (fields[5] + " ").endswith(wanted):
+            pid = fields[4]
+            try:
+                with open(f"/proc/{pid}/cmdline", "rb") as handle:
+                    command = handle.read().replace(b"\0", b" ").decode(errors="replace").strip()[:120]
+            except OSError:
+                command = "?"
+            return f"pid {pid}: {command}"
+    return "pid unknown"
 
 
 class Link(dict):
@@ -422,19 +444,41 @@ class Session:
             self._home_fd = None
 
 
+def sysctl_path(key: str) -> str:
+    return "/proc/sys/" + key.replace(".", "/")
+
+
 def read_sysctl(session: Session, ns: str | None, key: str) -> str | None:
-    """The value of a net.* sysctl inside `ns`, tab-separated as the kernel prints it; None if no such key."""
-    path = "/proc/sys/" + key.replace(".", "/")
+    """The value of a net.* sysctl inside `ns`, tab-separated as the kernel prints it; None if no such key.
+    A key that names a directory, or a write-only key (an action such as route.flush), is refused."""
+    path = sysctl_path(key)
+    at = f" in netns {ns}" if ns else ""
     with session.inside(ns):
         try:
-            with open(path, encoding="ascii") as handle:
+            with open(path, encoding="ascii", errors="replace") as handle:
                 return "\t".join(handle.read().split())
         except FileNotFoundError:
             return None
+        except IsADirectoryError:
+            raise NetnsCoreError(f"sysctl {key!r}{at} is a directory of sysctls, not one sysctl") from None
+        except PermissionError as exc:
+            if not os.stat(path).st_mode & 0o444:
+                raise NetnsCoreError(
+                    f"sysctl {key!r}{at} is write-only: it triggers an action and holds no value to manage"
+                ) from None
+            raise kernel_error(f"reading sysctl {key}{at}", exc) from None
+
+
+def sysctl_writable(session: Session, ns: str | None, key: str) -> bool:
+    with session.inside(ns):
+        try:
+            return bool(os.stat(sysctl_path(key)).st_mode & 0o222)
+        except OSError:
+            return True  # let the write say what is wrong
 
 
 def write_sysctl(session: Session, ns: str | None, key: str, value: str) -> None:
-    path = "/proc/sys/" + key.replace(".", "/")
+    path = sysctl_path(key)
     with session.inside(ns):
         try:
             with open(path, "w", encoding="ascii") as handle:

@@ -8,7 +8,7 @@ from ansible_collections.netns.core.plugins.module_utils import _normalize as no
 from ansible_collections.netns.core.plugins.module_utils._constants import LOOPBACK
 from ansible_collections.netns.core.plugins.module_utils._errors import NetnsCoreError
 from ansible_collections.netns.core.plugins.module_utils._model import KernelModel
-from ansible_collections.netns.core.plugins.module_utils._netlink import namespace_id, netns_path
+from ansible_collections.netns.core.plugins.module_utils._netlink import foreign_netns_error, namespace_id, netns_path
 from ansible_collections.netns.core.plugins.module_utils._ops import (
     AttachNetns,
     CreateNetns,
@@ -40,6 +40,8 @@ class Netns(Resource):
 
     def read(self, model: KernelModel) -> dict | None:
         status = model.status(self.name)
+        if status == "foreign":
+            raise foreign_netns_error(self.name)
         if status == "absent":
             return None
         if status == "stale":
@@ -110,4 +112,4 @@ class Netns(Resource):
                     f"bring lo {'up' if want['loopback'] else 'down'} in netns {self.name}"
                 )
             )
-        return ops + sysctl_changes(self.name, have["sysctl"], want["sysctl"])
+        return ops + sysctl_changes(model, self.name, have["sysctl"], want["sysctl"])

@@ -8,7 +8,14 @@ from ansible_collections.netns.core.plugins.module_utils import _normalize as no
 from ansible_collections.netns.core.plugins.module_utils._constants import FIREWALL_TABLES, FORWARD_KEY, TAG_PREFIX
 from ansible_collections.netns.core.plugins.module_utils._errors import NetnsCoreError
 from ansible_collections.netns.core.plugins.module_utils._iptables import Iptables, comment_of, parse_rules
-from ansible_collections.netns.core.plugins.module_utils._netlink import Session, list_netns, read_sysctl
+from ansible_collections.netns.core.plugins.module_utils._netlink import (
+    Session,
+    file_kind,
+    list_netns,
+    netns_path,
+    netns_status,
+    read_sysctl,
+)
 
 SCOPES = {0: "global", 200: "site", 253: "link", 254: "host", 255: "nowhere"}
 
@@ -73,12 +80,28 @@ def _peer(session: Session, ns: str | None, link: dict) -> dict:
 
 def gather(session: Session, names: list[str] | None, host: bool, iptables: list[Iptables]) -> dict:
     """netns_info for the host (when asked) and the listed namespaces (default: every one under /run/netns)."""
-    present = list_netns()
-    wanted = present if names is None else [norm.netns_name(name, "names") for name in names]
-    missing = [name for name in wanted if name not in present or not session.view(name).exists]
-    if missing:
-        raise NetnsCoreError(f"names: {', '.join(repr(n) for n in missing)} not found under /run/netns")
+    listed = list_netns()
+    skipped = {}
+    for name in listed:
+        status = netns_status(name)
+        if status != "present":
+            path = netns_path(name)
+            skipped[name] = (
+                f"{path} has no namespace mounted on it (stale)"
+                if status == "stale"
+                else f"{path} is a {file_kind(path)}"
+            )
+    if names is None:
+        wanted = [name for name in listed if name not in skipped]
+    else:
+        wanted = [norm.netns_name(name, "names") for name in names]
+        missing = [name for name in wanted if name not in listed or name in skipped]
+        if missing:
+            reasons = [f"{n!r} ({skipped[n]})" if n in skipped else repr(n) for n in missing]
+            raise NetnsCoreError(f"names: {', '.join(reasons)} not found under /run/netns")
     info = {"namespaces": {name: namespace_facts(session, name, iptables) for name in wanted}}
+    if skipped:
+        info["skipped"] = skipped
     if host:
         info["host"] = namespace_facts(session, None, iptables)
     return info

@@ -32,7 +32,14 @@ class Route(Resource):
         if self.state == "present" and self.gateway is None and self.interface is None:
             raise NetnsCoreError("a present route needs gateway or interface (or both)")
         metric = norm.positive_int(params.get("metric"), "metric", 0, 2**32 - 1)
-        self.metric = DEFAULT_METRIC[self.family] if metric is None else metric
+        # the kernel stores an IPv6 route of metric 0 with its default metric: name it as it will be read back
+        self.metric = DEFAULT_METRIC[self.family] if metric is None or (metric == 0 and self.family == 6) else metric
+        if self.gateway is not None and ipaddress.ip_address(self.gateway).is_link_local and self.interface is None:
+            if self.state == "present":
+                raise NetnsCoreError(
+                    f"gateway {self.gateway!r} is link-local: it means something only on one link, so give interface"
+                    " (the link it is on) too"
+                )
         self.table = norm.positive_int(params.get("table"), "table", 1, 2**32 - 1) or MAIN_TABLE
 
     def label(self) -> str:

@@ -72,6 +72,15 @@ def build_items(params: dict, module=None) -> list[Item]:
             items.append(Item(section, index, resource))
     if state == "absent":
         items.reverse()
+    claimed: dict[tuple, Item] = {}
+    for item in items:
+        for ns, name in item.resource.claims():
+            other = claimed.setdefault((ns, name), item)
+            if other is not item:
+                at = f" in netns {ns}" if ns else " in the host namespace"
+                raise NetnsCoreError(
+                    f"{item.where()} and {other.where()} both want interface {name!r}{at}; one name is one interface"
+                )
     labels: dict[tuple[str, str], int] = {}
     for item in items:
         key = (item.section, item.resource.label())

@@ -30,6 +30,7 @@ def parse_destination(value: str, default_port: int) -> tuple[str, int]:
         address = ipaddress.ip_address(host)
     except ValueError:
         raise NetnsCoreError(f"destination {value!r}: {host!r} is not an IP address") from None
+    norm.plain_address(address, value, "destination")
     if address.is_multicast or address.is_unspecified or address.is_loopback:
         raise NetnsCoreError(f"destination {value!r}: {address} cannot receive a forwarded connection")
     if port is None:
@@ -76,10 +77,13 @@ class PortForward(TaggedRules):
         self.address, self.to_port = parse_destination(params["destination"], self.port)
         self.in_interface = norm.ifname(params.get("in_interface"), "in_interface")
         family = norm.family_of(self.address)
-        super().__init__(params, family, tag("port_forward", f"{self.protocol}/{self.port}"))
+        # the incoming interface is part of the identity: one port published on two interfaces is two objects
+        key = f"{self.protocol}/{self.port}" + (f" in {self.in_interface}" if self.in_interface else "")
+        super().__init__(params, family, tag("port_forward", key))
 
     def label(self) -> str:
-        return f"port_forward {self.protocol}/{self.port} (IPv{self.family}){where(self.ns)}"
+        inbound = f" in {self.in_interface}" if self.in_interface else ""
+        return f"port_forward {self.protocol}/{self.port}{inbound} (IPv{self.family}){where(self.ns)}"
 
     def identity(self) -> dict:
         return {"netns": self.ns, "protocol": self.protocol, "port": self.port, "family": self.family}

@@ -20,12 +20,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from ansible_collections.netns.core.plugins.module_utils._constants import BRIDGE_MAX_PORTS
 from ansible_collections.netns.core.plugins.module_utils._deps import NetlinkError
 from ansible_collections.netns.core.plugins.module_utils._errors import NetnsCoreError
 from ansible_collections.netns.core.plugins.module_utils._firewall import Firewalls
-from ansible_collections.netns.core.plugins.module_utils._model import KernelModel
-from ansible_collections.netns.core.plugins.module_utils._netlink import Session, kernel_error
-from ansible_collections.netns.core.plugins.module_utils._ops import EVERY_NAMESPACE, ExecContext, Op, known
+from ansible_collections.netns.core.plugins.module_utils._model import KernelModel, where
+from ansible_collections.netns.core.plugins.module_utils._netlink import Session, foreign_netns_error, kernel_error
+from ansible_collections.netns.core.plugins.module_utils._ops import EVERY_NAMESPACE, ExecContext, Op, SetMaster, known
 from ansible_collections.netns.core.plugins.module_utils._runtime import run_module
 
 
@@ -56,6 +57,10 @@ class Resource:
 
     def result_extra(self, after: dict | None) -> dict:
         return {}
+
+    def claims(self) -> list[tuple[str | None, str]]:
+        """The interfaces (namespace, name) this object is: no two objects of one call may claim one."""
+        return []
 
 
 @dataclass
@@ -88,6 +93,7 @@ class Result:
     outcomes: list[Outcome]
     assumed: list[str]
     unseen: list[str] = field(default_factory=list)
+    left: list[str] = field(default_factory=list)
 
 
 def converge(session: Session, items: list[Item], check_mode: bool, module=None) -> Result:
@@ -106,17 +112,21 @@ def converge(session: Session, items: list[Item], check_mode: bool, module=None)
         except NetnsCoreError as exc:
             where = "" if item.section is None else f"{item.where()}: "
             raise NetnsCoreError(half_done(where + exc.msg, []), applied=[]) from None
+    try:
+        _check_limits(model, [op for _before, _want, ops in planned for op in ops])
+    except NetnsCoreError as exc:
+        raise NetnsCoreError(half_done(exc.msg, []), applied=[]) from None
     if not any(ops for _before, _want, ops in planned):
         outcomes = [Outcome(False, b, b, [], i.resource) for i, (b, _w, _o) in zip(items, planned)]  # noqa: B905
-        return Result(outcomes, list(model.assumed), list(model.unseen))
+        return Result(outcomes, list(model.assumed), list(model.unseen), list(model.left))
     if check_mode:
         outcomes = [
             Outcome(bool(ops), before, item.resource.read(model), _texts(ops), item.resource, ops)
             for item, (before, _want, ops) in zip(items, planned)  # noqa: B905 (equal lengths; py3.9 targets)
         ]
-        return Result(outcomes, list(model.assumed), list(model.unseen))
+        return Result(outcomes, list(model.assumed), list(model.unseen), list(model.left))
     _execute(session, items, planned, firewall)
-    return Result(_verify(session, items, planned, firewall), [])
+    return Result(_verify(session, items, planned, firewall), [], [], list(model.left))
 
 
 def _plan_item(model: KernelModel, item: Item, check_mode: bool) -> tuple[dict | None, dict | None, list[Op]]:
@@ -129,6 +139,9 @@ def _plan_item(model: KernelModel, item: Item, check_mode: bool) -> tuple[dict |
                     f"{option} {ns!r} does not exist (yet): if an earlier task of this run creates it, what this task"
                     " would find there cannot be known"
                 )
+    for _option, ns in resource.namespaces():
+        if ns is not None and model.status(ns) == "foreign":
+            raise foreign_netns_error(ns)
     if want is not None:
         for option, ns in resource.namespaces():
             if ns is None or model.exists(ns):
@@ -143,6 +156,18 @@ def _plan_item(model: KernelModel, item: Item, check_mode: bool) -> tuple[dict |
     for op in ops:
         op.simulate(model)
     return before, want, ops
+
+
+def _check_limits(model: KernelModel, ops: list[Op]) -> None:
+    """Kernel limits a plan could run into half way, checked on the model of the whole call first."""
+    bridges = {(op.ns, op.master) for op in ops if isinstance(op, SetMaster)}
+    for ns, bridge in sorted(bridges, key=str):
+        ports = model.ports(ns, bridge)
+        if len(ports) > BRIDGE_MAX_PORTS:
+            raise NetnsCoreError(
+                f"bridge {bridge!r}{where(ns)} would have {len(ports)} ports; Linux takes at most {BRIDGE_MAX_PORTS}"
+                " per bridge: split the containers over several bridges (networks)"
+            )
 
 
 def _texts(ops: list[Op]) -> list[str]:
@@ -232,6 +257,8 @@ def warn_assumed(module, result: Result) -> None:
         )
     for text in result.unseen:
         module.warn(f"check mode: {text}")
+    for text in result.left:
+        module.warn(text)
 
 
 def run_resource(module, build) -> None:

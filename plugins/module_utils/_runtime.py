@@ -10,21 +10,39 @@ import os
 import time
 from collections.abc import Iterator
 
+from ansible_collections.netns.core.plugins.module_utils._constants import NETNS_RUN_DIR
 from ansible_collections.netns.core.plugins.module_utils._deps import HAS_PYROUTE2, PYROUTE2_IMPORT_ERROR
 from ansible_collections.netns.core.plugins.module_utils._errors import NetnsCoreError
-from ansible_collections.netns.core.plugins.module_utils._netlink import NETNS_RUN_DIR, Session
+from ansible_collections.netns.core.plugins.module_utils._netlink import (
+    Session,
+    env_seconds,
+    file_kind,
+    lock_holder,
+)
 
 LOCK_WAIT_SECONDS = 300
 
 
 @contextlib.contextmanager
-def host_lock(wait: float = LOCK_WAIT_SECONDS) -> Iterator[None]:
+def host_lock(wait: float | None = None, create: bool = True) -> Iterator[None]:
     """One netns.core task at a time per host: an exclusive flock on the /run/netns directory (created as
     `ip netns add` does), held from the first read to the last change. Two playbooks at once, or a re-run while
     the module of a killed ansible-playbook still finishes (Ansible's workers run in their own session, so they
     outlive a SIGKILL of ansible-playbook), then never plan from a state the other is changing. The lock dies
-    with its holder; nothing is left on disk."""
-    os.makedirs(NETNS_RUN_DIR, mode=0o755, exist_ok=True)
+    with its holder; nothing is left on disk. create=False (check mode, facts): a missing /run/netns is not
+    made; there is then nothing to lock (no named namespace exists)."""
+    if os.path.lexists(NETNS_RUN_DIR) and not os.path.isdir(NETNS_RUN_DIR) or os.path.islink(NETNS_RUN_DIR):
+        raise NetnsCoreError(
+            f"{NETNS_RUN_DIR} is a {file_kind(NETNS_RUN_DIR)}, not a directory: named network namespaces live "
+            "there (ip netns and netns.core); move it away; nothing was changed"
+        )
+    if not os.path.isdir(NETNS_RUN_DIR):
+        if not create:
+            yield
+            return
+        os.makedirs(NETNS_RUN_DIR, mode=0o755, exist_ok=True)
+    if wait is None:
+        wait = env_seconds("NETNS_CORE_LOCK_WAIT", LOCK_WAIT_SECONDS)
     fd = os.open(NETNS_RUN_DIR, os.O_RDONLY | os.O_DIRECTORY)
     try:
         deadline = time.monotonic() + wait
@@ -35,8 +53,8 @@ def host_lock(wait: float = LOCK_WAIT_SECONDS) -> Iterator[None]:
             except BlockingIOError:
                 if time.monotonic() > deadline:
                     raise NetnsCoreError(
-                        f"another netns.core task has held the lock on {NETNS_RUN_DIR} for {wait:.0f} s; "
-                        "nothing was changed"
+                        f"another netns.core task ({lock_holder(NETNS_RUN_DIR)}) has held the lock on "
+                        f"{NETNS_RUN_DIR} for {wait:.0f} s; nothing was changed"
                     ) from None
                 time.sleep(0.05)
         yield
@@ -64,8 +82,9 @@ def missing_capabilities(status: str | None = None) -> list[str]:
     return []
 
 
-def run_module(module, work) -> None:
-    """Open one netlink session, run `work(session) -> result`, and end the module exactly once."""
+def run_module(module, work, read_only: bool = False) -> None:
+    """Open one netlink session, run `work(session) -> result`, and end the module exactly once. A check run or a
+    read-only module (read_only) creates nothing, /run/netns included."""
     missing = missing_capabilities()
     if missing:
         module.fail_json(
@@ -78,7 +97,7 @@ def run_module(module, work) -> None:
         module.fail_json(msg=missing_required_lib("pyroute2"), exception=PYROUTE2_IMPORT_ERROR)
     error: NetnsCoreError | None = None
     try:
-        with host_lock():
+        with host_lock(create=not (read_only or module.check_mode)):
             session = Session()
             try:
                 result = work(session)

@@ -11,13 +11,17 @@ from ansible_collections.netns.core.plugins.module_utils._ops import Op, WriteSy
 from ansible_collections.netns.core.plugins.module_utils._resource import Resource
 
 
-def sysctl_changes(ns: str | None, have: dict, want: dict) -> list[Op]:
-    """Set every key of `want` whose value differs from `have` (pure)."""
-    return [
-        WriteSysctl(ns, key, value).says(f"set {key}={value}{where(ns)}")
-        for key, value in sorted(want.items())
-        if have.get(key) != value
-    ]
+def sysctl_changes(model: KernelModel, ns: str | None, have: dict, want: dict) -> list[Op]:
+    """Set every key of `want` whose value differs from `have`; a write that could not converge is refused."""
+    ops: list[Op] = []
+    for key, value in sorted(want.items()):
+        if have.get(key) == value:
+            continue
+        refusal = model.sysctl_refusal(ns, key, value)
+        if refusal:
+            raise NetnsCoreError(refusal)
+        ops.append(WriteSysctl(ns, key, value).says(f"set {key}={value}{where(ns)}"))
+    return ops
 
 
 def read_sysctls(model: KernelModel, ns: str | None, keys: list[str]) -> dict:
@@ -53,4 +57,4 @@ class Sysctl(Resource):
         return {"netns": self.ns, "name": self.key, "value": self.value}
 
     def plan(self, model: KernelModel, before: dict | None, want: dict | None) -> list[Op]:
-        return sysctl_changes(self.ns, {self.key: (before or {}).get("value")}, {self.key: want["value"]})
+        return sysctl_changes(model, self.ns, {self.key: (before or {}).get("value")}, {self.key: want["value"]})

@@ -46,6 +46,13 @@ class Veth(Resource):
             }
             for side, name, ns, prefix in (("end", self.name, self.ns, ""), ("peer", self.peer, self.peer_ns, "peer_"))
         }
+        if self.state == "present":
+            for side, option in (("end", "name"), ("peer", "peer")):
+                end = self.want_ends[side]
+                norm.interface_config(end["name"], self.mtu, end["addresses"], option)
+
+    def claims(self) -> list[tuple[str | None, str]]:
+        return [(self.ns, self.name), (self.peer_ns, self.peer)]
 
     def label(self) -> str:
         return f"veth {self.name}{where(self.ns)} <-> {self.peer}{where(self.peer_ns)}"
@@ -65,10 +72,14 @@ class Veth(Resource):
                 continue
             found_ns, found = model.peer(ns, name, other_ns)
             if found != other:
-                raise NetnsCoreError(
+                text = (
                     f"{other_option} {other!r}: interface {name!r}{where_or_host(ns)} is a veth whose peer"
-                    f" is {found!r}{where_or_host(found_ns)}, not this pair; refusing to touch it"
+                    f" is {found!r}{where_or_host(found_ns)}, not this pair"
                 )
+                if self.state == "absent":
+                    model.left.append(f"{self.label()} left as it is: {text} (renamed or rebuilt by someone else)")
+                    return None
+                raise NetnsCoreError(text + "; refusing to touch it")
             ends = {option: (ns, name), other_option: (found_ns, found)}
             end, peer = ends["name"], ends["peer"]
             return {"end": model.interface(*end), "peer": model.interface(*peer)}

@@ -99,7 +99,7 @@ def main() -> None:
                 tools.append(Iptables(module, session, family))
         return {"changed": False, "netns_info": gather(session, module.params["names"], module.params["host"], tools)}
 
-    run_module(module, work)
+    run_module(module, work, read_only=True)
 
 
 if __name__ == "__main__":

@@ -307,7 +307,7 @@ def test_masquerade_plan_turns_forwarding_on_first():
         "add rule -t nat -A POSTROUTING",
         "add rule -t filter -A FORWARD",
         "add rule -t filter -A FORWARD -d 10.88.0.0/16 -m conntrack --ctstate RELATED,ESTABLISHED -m comment "
-        '--comment "netns.core masquerade 10.88.0.0/16" -j ACCEPT',
+        '--comment "netns.core masquerade 10.88.0.0/16 out eth0" -j ACCEPT',
     ]
 
 
