@@ -230,11 +230,18 @@ def _verify(session: Session, items: list[Item], planned: list, firewall: Firewa
     return outcomes
 
 
+#: a failure message lists this many applied actions at most (the last ones); the result's `applied` has them all
+SHOWN_APPLIED = 8
+
+
 def half_done(msg: str, done: list[str]) -> str:
     if not done:
         if msg.endswith("nothing was changed"):
             return msg
         return msg + "; nothing was changed"
+    if len(done) > SHOWN_APPLIED:
+        last = "; ".join(done[-SHOWN_APPLIED:])
+        return f"{msg}; {len(done)} actions were applied before the failure, the last {SHOWN_APPLIED}: {last}"
     return msg + "; already applied before the failure: " + "; ".join(done)
 
 
