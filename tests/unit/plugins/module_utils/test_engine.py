@@ -181,3 +181,13 @@ def test_missing_capabilities_reads_the_effective_set():
     assert missing_capabilities(nobody) == ["CAP_NET_ADMIN", "CAP_SYS_ADMIN"]
     assert missing_capabilities(no_net_admin) == ["CAP_NET_ADMIN"]
     assert missing_capabilities("no such line") == []
+
+
+def test_a_long_failure_message_shows_the_last_applied_actions_only():
+    from ansible_collections.netns.core.plugins.module_utils._resource import SHOWN_APPLIED, half_done
+
+    done = [f"step {i}" for i in range(1000)]
+    message = half_done("boom", done)
+    assert message.startswith("boom; 1000 actions were applied before the failure, the last")
+    assert "step 999" in message and "step 0;" not in message and len(message) < 400
+    assert SHOWN_APPLIED < 20

@@ -91,3 +91,13 @@ def test_rule_changes_adds_missing_deletes_stale_and_duplicates():
     assert rule_changes(None, want, want) == []
     added = rule_changes(None, [], want)
     assert [type(c).__name__ for c in added] == ["AddRule"]
+
+
+def test_a_foreign_comment_with_a_newline_is_read_not_trusted():
+    listing = (
+        '-P FORWARD ACCEPT\n-A FORWARD -m comment --comment "evil\n-A FORWARD -j DROP" -j ACCEPT\n-A FORWARD -j X\n'
+    )
+    rules = parse_rules("filter", listing)
+    assert [r.args[-1] for r in rules] == ["ACCEPT", "X"]
+    assert comment_of(rules[0]) == "evil\n-A FORWARD -j DROP"
+    assert parse_rules("filter", '-A FORWARD -m comment --comment "never closed\n') == []

@@ -159,3 +159,62 @@ def test_positive_int_range():
     assert norm.positive_int(1500, "mtu", 68, 65535) == 1500
     with pytest.raises(NetnsCoreError, match=r"mtu 67 is out of range \(68-65535\)"):
         norm.positive_int(67, "mtu", 68, 65535)
+
+
+@pytest.mark.parametrize(
+    ("given", "stored"),
+    [("01", "1"), ("0x1", "1"), ("1", "1"), ("-0", "0"), ("32768 60999", "32768\t60999"), ("cubic", "cubic")],
+)
+def test_sysctl_values_are_written_as_the_kernel_prints_them(given, stored):
+    assert norm.sysctl_value(given) == stored
+
+
+@pytest.mark.parametrize(
+    ("given", "message"),
+    [("0010", "octal and would store 8"), ("1\n0", "spans lines"), ("1é", "not printable ASCII"), ("", "empty")],
+)
+def test_sysctl_values_the_kernel_would_store_otherwise_are_refused(given, message):
+    with pytest.raises(NetnsCoreError, match=message):
+        norm.sysctl_value(given)
+
+
+@pytest.mark.parametrize(
+    ("given", "message"),
+    [
+        ("::ffff:10.0.0.1/120", "IPv4-mapped"),
+        ("fe80::1/64", "link-local"),
+        ("169.254.1.1/16", "link-local"),
+        ("127.0.0.2/8", "loopback"),
+        ("0.0.0.0/0", "unspecified"),
+        ("224.0.0.1/4", "multicast"),
+        ("fd00::1%eth0/64", "fd00::1%eth0/64"),
+    ],
+)
+def test_interface_addresses_the_kernel_would_not_keep_are_refused(given, message):
+    with pytest.raises(NetnsCoreError, match=message):
+        norm.interface_address(given)
+
+
+def test_one_ipv6_address_with_two_prefixes_is_refused():
+    with pytest.raises(NetnsCoreError, match="two prefixes"):
+        norm.address_list(["fd00::1/64", "fd00::1/80"])
+    assert norm.address_list(["10.0.0.1/24", "10.0.0.1/16"]) == ["10.0.0.1/16", "10.0.0.1/24"]
+
+
+@pytest.mark.parametrize("name", ["all", "default"])
+def test_reserved_interface_names(name):
+    with pytest.raises(NetnsCoreError, match="reserved"):
+        norm.ifname(name)
+
+
+def test_interface_config_refuses_lo_and_an_mtu_that_drops_ipv6():
+    with pytest.raises(NetnsCoreError, match="loopback"):
+        norm.interface_config("lo", None, None)
+    with pytest.raises(NetnsCoreError, match="1280"):
+        norm.interface_config("eth0", 1200, ["fd00::1/64"])
+    norm.interface_config("eth0", 1200, ["10.0.0.1/24"])
+
+
+def test_a_network_with_a_scope_id_is_refused():
+    with pytest.raises(NetnsCoreError, match="scope id"):
+        norm.network("fd00::%eth0/64", "source")
