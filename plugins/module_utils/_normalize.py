@@ -99,6 +99,8 @@ def interface_address(value: str, option: str = "addresses") -> str:
         iface = ipaddress.ip_interface(text)
     except ValueError:
         raise NetnsCoreError(f"{option}: {value!r} is not a valid CIDR address") from None
+    if "%" in text:  # ipaddress drops an interface's scope id silently
+        raise NetnsCoreError(f"{option}: {value!r}: a scope id is not part of an interface address")
     plain_address(iface.ip, value, option)
     for test, what in (
         ("is_unspecified", "the unspecified address"),
