@@ -163,6 +163,7 @@ def bridge_nat_network(spec: dict) -> dict:
     mtu = int(spec.get("mtu") or 0) or None
     prefix = subnet.prefixlen
     network = {
+        "adopt": [c["name"] for c in containers if c.get("adopt")],
         "namespaces": [{"name": c["name"]} for c in containers],
         "bridges": [{"name": bridge, "addresses": [f"{gateway}/{prefix}"], "mtu": mtu}],
         "veths": [

@@ -8,6 +8,7 @@ from ansible_collections.netns.core.plugins.module_utils import _normalize as no
 from ansible_collections.netns.core.plugins.module_utils._iface import config_changes, fresh_state, refuse_other_kind
 from ansible_collections.netns.core.plugins.module_utils._model import KernelModel, where
 from ansible_collections.netns.core.plugins.module_utils._ops import CreateBridge, DeleteLink, Op, SetStp
+from ansible_collections.netns.core.plugins.module_utils._ownership import claim, mark_new, overlapping, someone_elses
 from ansible_collections.netns.core.plugins.module_utils._resource import Resource
 
 
@@ -21,6 +22,7 @@ class Bridge(Resource):
         self.addresses = norm.address_list(params.get("addresses"))
         self.mtu = norm.mtu(params.get("mtu"))
         self.stp = bool(params.get("stp"))
+        self.owner = norm.owner(params.get("owner"))
         if self.state == "present":
             norm.interface_config(self.name, self.mtu, self.addresses)
 
@@ -57,18 +59,23 @@ class Bridge(Resource):
 
     def plan(self, model: KernelModel, before: dict | None, want: dict | None) -> list[Op]:
         at = f"{self.name}{where(self.ns)}"
+        what = f"bridge {at}"
         if want is None:
-            if before is None:
+            if before is None or someone_elses(model, self.ns, self.name, self.owner, what):
                 return []
             return [DeleteLink(self.ns, self.name).says(f"delete bridge {at} (its ports are released)")]
+        if self.owner is not None and self.addresses:
+            overlapping(model, self.ns, self.name, self.addresses, self.owner)
         ops: list[Op] = []
         have = before
         lost = frozenset()
         if before is None:
             stp = " with stp on" if self.stp else ""
             ops.append(CreateBridge(self.ns, self.name, self.mtu, self.stp).says(f"create bridge {at}{stp}"))
+            ops += mark_new(self.ns, self.name, self.owner, what)
             have = {**fresh_state(self.name, self.ns, "bridge", self.mtu), "stp": self.stp}
         else:
+            ops += claim(model, self.ns, self.name, self.owner, what)
             lost = model.secondaries_lost_with_primary(self.ns, self.name)
             if have.get("stp") != self.stp:
                 ops.append(

@@ -31,6 +31,10 @@ FORWARD_KEY = {4: "net.ipv4.ip_forward", 6: "net.ipv6.conf.all.forwarding"}
 FIREWALL_TABLES = ("nat", "filter")
 #: every firewall rule of ours carries a comment "<TAG_PREFIX> <what> <key>"
 TAG_PREFIX = "netns.core"
+#: the alias (IFLA_IFALIAS) that marks a link, or a namespace's lo, as made by one netns.core network
+OWNER_PREFIX = "netns.core owner="
+#: a network's name (the owner in that marker)
+OWNER_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:/-]{0,63}$")
 #: the loopback interface of every namespace
 LOOPBACK = "lo"
 #: the most ports a Linux bridge takes (port numbers are 10 bits, 0 is reserved): the 1024th is refused

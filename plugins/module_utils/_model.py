@@ -24,6 +24,7 @@ from ansible_collections.netns.core.plugins.module_utils._constants import (
     FORWARD_KEY,
     LOOPBACK,
     MAIN_TABLE,
+    OWNER_PREFIX,
     PREFIX_ROUTE_METRIC,
 )
 from ansible_collections.netns.core.plugins.module_utils._errors import NetnsCoreError
@@ -74,7 +75,9 @@ class Namespace:
 
 def new_link(name: str, kind: str | None, mtu: int | None = None, **extra) -> dict:
     """A just-created link: down, no master, no address."""
-    return {"name": name, "kind": kind, "mtu": mtu or DEFAULT_MTU, "up": False, "master": None, "peer": None, **extra}
+    link = {"name": name, "kind": kind, "mtu": mtu or DEFAULT_MTU, "up": False, "master": None, "peer": None}
+    link.update(extra)
+    return link
 
 
 class KernelModel:
@@ -92,6 +95,8 @@ class KernelModel:
         self.unseen: list[str] = []
         #: what a removal left because it no longer looks like ours (said as a warning)
         self.left: list[str] = []
+        #: the interfaces (namespace, name) the objects of this call are (see Resource.claims)
+        self.claims: set[tuple] = set()
         self._spaces: dict[str | None, Namespace] = {}
 
     # -- namespaces ------------------------------------------------------------------------------------------
@@ -165,7 +170,7 @@ class KernelModel:
         found = self.session.view(ns).link(name)
         if found is None:
             return None
-        link = {key: found.get(key) for key in ("name", "kind", "mtu", "up", "master")}
+        link = {key: found.get(key) for key in ("name", "kind", "mtu", "up", "master", "alias")}
         if found.get("kind") == "bridge":
             link["stp"] = found.get("stp", False)
         link["peer"] = None
@@ -231,14 +236,29 @@ class KernelModel:
             "addresses": self.addresses(ns, name),
         }
 
-    def ports(self, ns: str | None, bridge: str) -> list[str]:
-        """Every port of a bridge: the kernel's (one dump of the namespace's links), as the model changed them."""
+    def owner(self, ns: str | None, name: str) -> str | None:
+        """The netns.core network whose mark a link carries (its alias), or None."""
+        link = self.link(ns, name)
+        alias = (link or {}).get("alias") or ""
+        return alias[len(OWNER_PREFIX) :] if alias.startswith(OWNER_PREFIX) else None
+
+    def link_names(self, ns: str | None) -> list[str]:
+        """Every link of a namespace (one dump), as the model changed them."""
         space = self.space(ns)
         if self._readable(ns) and not space.dumped:
             for name in self.session.view(ns).links():
                 self.link(ns, name)
             space.dumped = True
-        return sorted(name for name, link in space.links.items() if link is not None and link["master"] == bridge)
+        return sorted(name for name, link in space.links.items() if link is not None)
+
+    def all_addresses(self, ns: str | None) -> dict[str, list[str]]:
+        """Every link's global addresses in a namespace."""
+        return {name: self.addresses(ns, name) for name in self.link_names(ns)}
+
+    def ports(self, ns: str | None, bridge: str) -> list[str]:
+        """Every port of a bridge: the kernel's (one dump of the namespace's links), as the model changed them."""
+        links = self.space(ns).links
+        return [name for name in self.link_names(ns) if links[name]["master"] == bridge]
 
     # link mutators (used by simulate)
     def add_link(self, ns: str | None, link: dict) -> None:
@@ -298,7 +318,7 @@ class KernelModel:
         now points at the new place."""
         link = self._own(ns, name)
         peer = self.peer(ns, name)
-        moved = new_link(name, link["kind"], link["mtu"], peer=peer)
+        moved = new_link(name, link["kind"], link["mtu"], peer=peer, alias=link.get("alias"))
         self._drop_link(ns, name, with_peer=False)
         self.add_link(to, moved)
         if peer is not None:

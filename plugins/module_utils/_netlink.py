@@ -280,6 +280,7 @@ def parse_link(msg) -> Link:
         peer_nsid=msg.get("IFLA_LINK_NETNSID") if kind == "veth" else None,
         mac=msg.get("IFLA_ADDRESS"),
         operstate=msg.get("IFLA_OPERSTATE"),
+        alias=msg.get("IFLA_IFALIAS"),
     )
     if kind == "bridge" and data is not None:
         link["stp"] = bool(data.get("IFLA_BR_STP_STATE"))

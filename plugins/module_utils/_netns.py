@@ -17,6 +17,7 @@ from ansible_collections.netns.core.plugins.module_utils._ops import (
     SetUp,
     UnlinkStaleNetns,
 )
+from ansible_collections.netns.core.plugins.module_utils._ownership import claim_namespace, leave_namespace, mark_new
 from ansible_collections.netns.core.plugins.module_utils._resource import Resource
 from ansible_collections.netns.core.plugins.module_utils._sysctl import read_sysctls, sysctl_changes
 
@@ -33,6 +34,8 @@ class Netns(Resource):
             for key, value in (params.get("sysctl") or {}).items()
         }
         self.pid = norm.positive_int(params.get("pid"), "pid", 1, 2**22)
+        self.owner = norm.owner(params.get("owner"))
+        self.adopt = bool(params.get("adopt"))
         self._pid_namespace_id: str | None = None
 
     def label(self) -> str:
@@ -82,6 +85,8 @@ class Netns(Resource):
                 return []
             if stale:
                 return [UnlinkStaleNetns(self.name).says(f"remove stale netns file {netns_path(self.name)}")]
+            if leave_namespace(model, self.name, self.owner):
+                return []
             if self.pid is not None:
                 text = f"remove the name {self.name} (the namespace lives on with its processes)"
                 return [DeleteNetns(self.name).says(text)]
@@ -105,7 +110,10 @@ class Netns(Resource):
                 ops.append(AttachNetns(self.name, self.pid, want["namespace"]).says(text))
             else:
                 ops.append(CreateNetns(self.name).says(f"create netns {self.name}"))
+            ops += mark_new(self.name, LOOPBACK, self.owner, f"netns {self.name}")
             have = {"name": self.name, "loopback": False, "sysctl": {}}
+        else:
+            ops += claim_namespace(model, self.name, self.owner, self.adopt)
         if have["loopback"] != want["loopback"]:
             ops.append(
                 SetUp(self.name, LOOPBACK, want["loopback"]).says(

@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+from ansible_collections.netns.core.plugins.module_utils import _normalize as norm
 from ansible_collections.netns.core.plugins.module_utils._argspec import (
     BRIDGE_OPTIONS,
     MASQUERADE_OPTIONS,
@@ -58,6 +59,8 @@ def build_items(params: dict, module=None) -> list[Item]:
     All validation happens here, before anything is read or changed.
     """
     state = params.get("state") or "present"
+    owner = norm.owner(params.get("owner"))
+    adopt = {norm.netns_name(name, "adopt") for name in params.get("adopt") or []}
     items: list[Item] = []
     for section, kind_options, build in SECTIONS:
         if state == "absent" and section == "sysctls":
@@ -65,6 +68,9 @@ def build_items(params: dict, module=None) -> list[Item]:
         for index, raw in enumerate(params.get(section) or []):
             checked = validate_item(section, index, kind_options, raw)
             checked["state"] = state
+            checked["owner"] = owner
+            if section == "namespaces":
+                checked["adopt"] = checked["name"] in adopt
             try:
                 resource = build(checked, module)
             except NetnsCoreError as exc:

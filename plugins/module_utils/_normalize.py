@@ -18,6 +18,7 @@ from ansible_collections.netns.core.plugins.module_utils._constants import (
     MTU_MAX,
     MTU_MIN,
     NETNS_NAME_RE,
+    OWNER_RE,
 )
 from ansible_collections.netns.core.plugins.module_utils._errors import NetnsCoreError
 
@@ -247,3 +248,15 @@ def interface_config(name: str, mtu: int | None, addresses: list[str] | None, op
             f"mtu {mtu} is below {IPV6_MIN_MTU}, where the kernel turns IPv6 off on the link and drops its IPv6 "
             f"addresses ({', '.join(a for a in addresses if ':' in a)}); raise the MTU or leave IPv6 out"
         )
+
+
+def owner(value: str | None, option: str = "owner") -> str | None:
+    """A network's name, as netns.core marks its objects with it."""
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str) or not OWNER_RE.match(value):
+        raise NetnsCoreError(
+            f"{option} {value!r} is not a valid network name: use 1-64 characters from A-Z a-z 0-9 _ . : / - "
+            "starting with a letter or digit"
+        )
+    return value

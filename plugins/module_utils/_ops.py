@@ -255,6 +255,21 @@ class SetUp(Op):
 
 
 @dataclass
+class SetAlias(Op):
+    """Mark a link (or a namespace, through its lo) as made by a network: its alias (IFLA_IFALIAS)."""
+
+    ns: str | None = None
+    name: str = ""
+    alias: str = ""
+
+    def simulate(self, model: KernelModel) -> None:
+        model.change_link(self.ns, self.name, alias=self.alias or None)
+
+    def execute(self, ctx: ExecContext) -> None:
+        ctx.ipr(self.ns).link("set", index=ctx.index(self.ns, self.name), ifalias=self.alias)
+
+
+@dataclass
 class SetMtu(Op):
     ns: str | None = None
     name: str = ""
@@ -420,6 +435,7 @@ OPERATIONS = frozenset(
         DeleteLink,
         MoveLink,
         SetUp,
+        SetAlias,
         SetMtu,
         SetMaster,
         AddAddress,

@@ -105,6 +105,7 @@ def converge(session: Session, items: list[Item], check_mode: bool, module=None)
     """
     firewall = Firewalls(module, session)
     model = KernelModel(session, firewall, may_assume=check_mode)
+    model.claims = {claim for item in items for claim in item.resource.claims()}
     planned: list[tuple[dict | None, dict | None, list[Op]]] = []
     for item in items:
         try:

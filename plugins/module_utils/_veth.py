@@ -14,6 +14,7 @@ from ansible_collections.netns.core.plugins.module_utils._iface import (
 )
 from ansible_collections.netns.core.plugins.module_utils._model import KernelModel, where, where_or_host
 from ansible_collections.netns.core.plugins.module_utils._ops import CreateVeth, DeleteLink, MoveLink, Op
+from ansible_collections.netns.core.plugins.module_utils._ownership import claim, mark_new, someone_elses
 from ansible_collections.netns.core.plugins.module_utils._resource import Resource
 
 ENDS = ("end", "peer")
@@ -34,6 +35,7 @@ class Veth(Resource):
                 f"({self.ns or 'host'}); give the ends different names or different namespaces"
             )
         self.mtu = norm.mtu(params.get("mtu"))
+        self.owner = norm.owner(params.get("owner"))
         self.want_ends = {
             side: {
                 "name": name,
@@ -96,6 +98,13 @@ class Veth(Resource):
             if before is None:
                 return []
             end = before["end"]
+            if any(
+                someone_elses(
+                    model, state["netns"], state["name"], self.owner, f"veth {state['name']}{where(state['netns'])}"
+                )
+                for state in (before["end"], before["peer"])
+            ):
+                return []
             return [DeleteLink(end["netns"], end["name"]).says(f"delete veth pair {self._describe(before)}")]
         for side, option in (("end", "master"), ("peer", "peer_master")):
             require_bridge(model, want[side]["netns"], want[side]["master"], option)
@@ -108,8 +117,14 @@ class Veth(Resource):
                 )
             )
             have = {side: fresh_state(want[side]["name"], want[side]["netns"], "veth", self.mtu) for side in ENDS}
+            for side in ENDS:
+                end = want[side]
+                ops += mark_new(end["netns"], end["name"], self.owner, f"{end['name']}{where(end['netns'])}")
         else:
             have = {side: dict(before[side]) for side in ENDS}
+            for side in ENDS:
+                end = have[side]
+                ops += claim(model, end["netns"], end["name"], self.owner, f"{end['name']}{where(end['netns'])}")
             for side in ENDS:
                 if have[side]["netns"] != want[side]["netns"]:
                     target, name = want[side]["netns"], want[side]["name"]

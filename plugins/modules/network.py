@@ -58,6 +58,24 @@ options:
     elements: dict
     default: []
     version_added: 0.2.0
+  owner:
+    description:
+      - The name of the network these objects are. Every namespace, bridge and veth end the call makes is marked
+        with it in the kernel (the link's alias C(netns.core owner=NAME); for a namespace, the alias of its C(lo)).
+      - An object another network marked is never changed, adopted or removed (O(state=absent) leaves it and
+        warns). An existing namespace that holds interfaces this call does not make is refused unless listed in
+        O(adopt). A bridge's subnet must not overlap an address another interface of its namespace holds.
+      - Without it, objects are not marked and these checks do not run (as the single modules).
+    type: str
+    version_added: 1.0.0
+  adopt:
+    description:
+      - With O(owner), existing namespaces (by name) that hold interfaces this call does not make, which this
+        network may nevertheless take over (mark as its own and configure).
+    type: list
+    elements: str
+    default: []
+    version_added: 1.0.0
   state:
     description:
       - V(present) makes every listed object exist as described, applied in dependency order
@@ -137,6 +155,8 @@ from ansible_collections.netns.core.plugins.module_utils._runtime import run_mod
 
 def main() -> None:
     spec = {section: {"type": "list", "elements": "dict", "default": []} for section in SECTION_NAMES}
+    spec["owner"] = {"type": "str"}
+    spec["adopt"] = {"type": "list", "elements": "str", "default": []}
     module = AnsibleModule(argument_spec={**spec, "state": dict(STATE)}, supports_check_mode=True)
 
     def work(session) -> dict:
