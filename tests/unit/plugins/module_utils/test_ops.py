@@ -254,3 +254,17 @@ def test_new_link_defaults():
         "master": None,
         "peer": None,
     }
+
+
+def test_an_alias_marks_a_link_and_survives_a_move(model):
+    from ansible_collections.netns.core.plugins.module_utils._ops import SetAlias
+
+    run(model, CreateNetns("red"), CreateVeth(None, "a", None, "b", None))
+    run(model, SetAlias(None, "b", "netns.core owner=lab"))
+    assert model.owner(None, "b") == "lab" and model.owner(None, "a") is None
+    run(model, MoveLink(None, "b", "red"))
+    assert model.owner("red", "b") == "lab"
+    run(model, SetAlias("red", "lo", "netns.core owner=lab"))
+    assert model.owner("red", "lo") == "lab"
+    run(model, SetAlias("red", "b", ""))
+    assert model.owner("red", "b") is None

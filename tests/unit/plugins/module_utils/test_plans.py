@@ -338,3 +338,47 @@ def test_ipv6_masquerade_uses_ipv6_rules():
         'masquerade fd00:88::/64" -j MASQUERADE'
     ]
     assert plan[0].family == 6
+
+
+# -- ownership ---------------------------------------------------------------------------------------------
+def owned(model, ns, name, owner):
+    model.change_link(ns, name, alias=f"netns.core owner={owner}")
+    return model
+
+
+def test_a_network_marks_what_it_makes():
+    model = offline()
+    plan = texts(planned(Netns({"name": "c1", "owner": "lab"}), model))
+    assert plan == ["create netns c1", "mark netns c1 as network lab's", "bring lo up in netns c1"]
+    plan = texts(planned(Bridge({"name": "br0", "owner": "lab", "addresses": ["10.9.0.1/24"]}), model))
+    assert plan[:2] == ["create bridge br0", "mark bridge br0 as network lab's"]
+
+
+def test_another_networks_objects_are_refused_and_left_by_a_removal():
+    model = owned(with_iface(offline(), None, "br0", kind="bridge"), None, "br0", "other")
+    with pytest.raises(NetnsCoreError, match="bridge br0 belongs to network 'other', and this is network 'lab'"):
+        planned(Bridge({"name": "br0", "owner": "lab"}), model)
+    assert planned(Bridge({"name": "br0", "owner": "lab", "state": "absent"}), model) == []
+    assert model.left == ["bridge br0 left as it is: it belongs to network 'other', not 'lab'"]
+
+
+def test_an_unmarked_object_of_ours_is_marked():
+    model = with_iface(offline(), None, "br0", kind="bridge")
+    assert texts(planned(Bridge({"name": "br0", "owner": "lab"}), model)) == ["mark bridge br0 as network lab's"]
+
+
+def test_a_namespace_with_foreign_interfaces_is_refused_unless_adopted():
+    model = with_iface(offline("web"), "web", "x0")
+    with pytest.raises(NetnsCoreError, match=r"netns web already exists and holds interfaces .* \(x0\)"):
+        planned(Netns({"name": "web", "owner": "lab"}), model)
+    assert texts(planned(Netns({"name": "web", "owner": "lab", "adopt": True}), model))[0] == (
+        "mark netns web as network lab's"
+    )
+    model.claims = {("web", "x0")}  # an interface this call makes is not foreign
+    assert texts(planned(Netns({"name": "web", "owner": "lab"}), model))[0] == "mark netns web as network lab's"
+
+
+def test_a_bridge_subnet_overlapping_another_interface_is_refused():
+    model = owned(with_iface(offline(), None, "br-a", kind="bridge", addresses=["10.61.0.1/24"]), None, "br-a", "a")
+    with pytest.raises(NetnsCoreError, match=r"subnet 10.61.0.0/16 of network 'b' overlaps 10.61.0.1/24 on br-a"):
+        planned(Bridge({"name": "br-b", "owner": "b", "addresses": ["10.61.0.1/16"]}), model)
