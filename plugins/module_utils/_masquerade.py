@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 from ansible_collections.netns.core.plugins.module_utils import _normalize as norm
-from ansible_collections.netns.core.plugins.module_utils._constants import FORWARD_KEY
+from ansible_collections.netns.core.plugins.module_utils._constants import FORWARD_KEY, TAG_PREFIX
 from ansible_collections.netns.core.plugins.module_utils._firewall import (
     ForwardAcceptRule,
     IptablesBackend,
@@ -100,6 +100,8 @@ class TaggedRules(Resource):
     def read(self, model: KernelModel) -> dict | None:
         if not model.exists(self.ns):
             return None
+        if self.state == "present":
+            self.note_siblings(model)
         rules = self.tagged(model)
         extra = self.extra_read(model)
         if not rules and self.state == "absent":
@@ -115,6 +117,28 @@ class TaggedRules(Resource):
         have = self.tagged(model) if before is not None else []
         wanted = self.want_rules() if want else []
         return self.extra_changes(model, before, want) + rule_changes(self.ns, have, wanted, self.family)
+
+    def sibling_tag(self) -> str | None:
+        """The tag shared by this object's siblings (same source or port, another interface), if any."""
+        return None
+
+    def note_siblings(self, model: KernelModel) -> None:
+        """Say when another object of the same source or port (another interface: another identity) is there."""
+        base = self.sibling_tag()
+        if base is None:
+            return
+        seen = set()
+        for table in self.backend.tables:
+            for rule in model.listing(self.ns, self.backend.name, self.family, table):
+                comment = comment_of(rule) or ""
+                if rule.chain in self.backend.chains[table] and comment != self.tag and comment not in seen:
+                    if comment == base or comment.startswith(base + " "):
+                        seen.add(comment)
+                        other = comment[len(TAG_PREFIX) + 1 :]
+                        note = f"{other}{where(self.ns)} is there too (another object: remove it with its own "
+                        note += "state=absent if it is no longer wanted)"
+                        if note not in model.left:
+                            model.left.append(note)
 
     def result_extra(self, after: dict | None) -> dict:
         return {"rules": list((after or {}).get("rules", []))}
@@ -132,6 +156,9 @@ class Masquerade(TaggedRules):
         self.out_interface = out_interface
         self.forwarding = params.get("forwarding", True) is not False
         self.forward_key = FORWARD_KEY[self.family]
+
+    def sibling_tag(self) -> str | None:
+        return tag("masquerade", self.source)
 
     def label(self) -> str:
         out = f" out {self.out_interface}" if self.out_interface else ""

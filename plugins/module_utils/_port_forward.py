@@ -81,6 +81,9 @@ class PortForward(TaggedRules):
         key = f"{self.protocol}/{self.port}" + (f" in {self.in_interface}" if self.in_interface else "")
         super().__init__(params, family, tag("port_forward", key))
 
+    def sibling_tag(self) -> str | None:
+        return tag("port_forward", f"{self.protocol}/{self.port}")
+
     def label(self) -> str:
         inbound = f" in {self.in_interface}" if self.in_interface else ""
         return f"port_forward {self.protocol}/{self.port}{inbound} (IPv{self.family}){where(self.ns)}"

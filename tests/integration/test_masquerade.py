@@ -30,21 +30,32 @@ def test_rule_shape_forwarding_and_normalised_source():
     assert rules("nat").count(POSTROUTING) == 1
 
 
-def test_inside_a_router_namespace_with_out_interface_change():
+def tag_out(iface: str) -> str:
+    return TAG[:-1] + f' out {iface}"'
+
+
+def test_inside_a_router_namespace_with_another_out_interface():
     sh("ip netns add router")
     run("masquerade", {"netns": "router", "source": "10.88.0.0/24", "out_interface": "wan0"})
-    assert f"-A POSTROUTING -s 10.88.0.0/24 ! -d 10.88.0.0/24 -o wan0 {TAG} -j MASQUERADE" in rules("nat", "router")
+    wan0 = f"-A POSTROUTING -s 10.88.0.0/24 ! -d 10.88.0.0/24 -o wan0 {tag_out('wan0')} -j MASQUERADE"
+    assert wan0 in rules("nat", "router")
     assert sh("ip netns exec router sysctl -n net.ipv4.ip_forward").strip() == "1"
     assert sh("sysctl -n net.ipv4.ip_forward").strip() == "0"
     assert rules("nat") == ["-P PREROUTING ACCEPT", "-P INPUT ACCEPT", "-P OUTPUT ACCEPT", "-P POSTROUTING ACCEPT"]
 
+    # another uplink is another masquerade: the first is kept (the out interface is part of the identity), and
+    # the result says it is there
     task = {"netns.core.masquerade": {"netns": "router", "source": "10.88.0.0/24", "out_interface": "wan1"}}
 
     def verify():
         tagged = [r for r in rules("nat", "router") if "netns.core" in r]
-        assert tagged == [f"-A POSTROUTING -s 10.88.0.0/24 ! -d 10.88.0.0/24 -o wan1 {TAG} -j MASQUERADE"]
+        wan1 = f"-A POSTROUTING -s 10.88.0.0/24 ! -d 10.88.0.0/24 -o wan1 {tag_out('wan1')} -j MASQUERADE"
+        assert tagged == [wan0, wan1]
 
-    four_steps([task], verify)
+    (result,) = four_steps([task], verify)
+    assert "masquerade 10.88.0.0/24 out wan0 in netns router is there too" in " ".join(result["warnings"])
+    gone = run("masquerade", {"netns": "router", "source": "10.88.0.0/24", "out_interface": "wan0", "state": "absent"})
+    assert gone["changed"] and wan0 not in rules("nat", "router")
 
 
 def test_absent_removes_only_tagged_rules_and_keeps_policy():

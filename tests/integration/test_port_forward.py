@@ -115,7 +115,7 @@ def test_published_port_from_outside_the_host_and_a_sibling(server, forward_poli
 def test_new_destination_replaces_the_rules_and_in_interface_limits(server):
     lab()
     server()
-    run("port_forward", {"port": 8080, "destination": "10.98.0.3:80"})
+    run("port_forward", {"port": 8080, "destination": "10.98.0.3:80", "in_interface": "up0"})
     task = {"netns.core.port_forward": {"port": 8080, "destination": "10.98.0.2:80", "in_interface": "up0"}}
 
     def verify():
