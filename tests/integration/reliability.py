@@ -50,6 +50,19 @@ def summary(figures: dict) -> str:
             f"concurrency: {c['networks']} networks x {c['containers_each']} containers at once,"
             f" started {c['start_offsets_s']} s apart: equal to one after the other"
         )
+    hostile = figures.get("hostile_inputs_real")
+    if hostile:
+        seconds = figures.get("hostile_inputs_real_seconds")
+        lines.append(
+            f"hostile input: {hostile} cases (values the kernel rewrites, reserved names, knowable conflicts), real"
+            f" and --check: every one refused before anything changed, no traceback ({seconds} s for all, real)"
+        )
+    ownership = figures.get("ownership_conflicts_real")
+    if ownership:
+        lines.append(
+            f"ownership: {ownership} ways a second network asks for the first one's objects, real and --check:"
+            " refused naming both networks, the first untouched and working"
+        )
     privilege = sorted(k for k in figures if k.startswith("privilege_"))
     if privilege:
         lines.append(
