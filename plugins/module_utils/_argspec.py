@@ -84,7 +84,7 @@ REACHABILITY_OPTIONS = {
             "to": {"type": "str", "required": True},
             "port": {"type": "int"},
             "expect": {"type": "str", "choices": ["reachable", "unreachable"], "default": "reachable"},
-            "timeout": {"type": "float", "default": 2.0},
+            "timeout": {"type": "float"},
         },
     },
     "matrix": {"type": "list", "elements": "str", "default": []},
