@@ -294,3 +294,30 @@ def qdisc_kind_available(kind: str, home_fd: int) -> bool:
         return True
     finally:
         pyroute2_netns.setns(home_fd)
+
+
+def parent_text(parent: int) -> str:
+    if parent == TC_H_ROOT:
+        return "root"
+    if parent == 0xFFFFFFF1:
+        return "ingress"  # TC_H_INGRESS (clsact too)
+    return handle_text(parent)
+
+
+def qdisc_facts(ipr) -> dict[int, list[dict]]:
+    """Every qdisc of a namespace, by link index, for netns_info: kind, handle, parent, whether netns.core made it
+    (ours: the root qdisc with handle 4e53:), and for ours the impairments as the netem module shows them."""
+    facts: dict[int, list[dict]] = {}
+    for msg in ipr.tc("dump"):
+        qdisc = parse_qdisc(msg)
+        ours = qdisc["parent"] == TC_H_ROOT and owner(qdisc) == "ours"
+        entry = {
+            "kind": qdisc["kind"],
+            "handle": handle_text(qdisc["handle"]),
+            "parent": parent_text(qdisc["parent"]),
+            "netns_core": ours,
+        }
+        if ours:
+            entry["parameters"] = describe(qdisc["kind"], qdisc["form"])
+        facts.setdefault(qdisc["index"], []).append(entry)
+    return facts
