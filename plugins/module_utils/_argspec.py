@@ -80,8 +80,8 @@ REACHABILITY_OPTIONS = {
         "elements": "dict",
         "default": [],
         "options": {
-            "from": {"type": "str", "default": "host"},
-            "to": {"type": "str", "required": True},
+            "from": {"type": "raw", "default": "host"},
+            "to": {"type": "raw", "required": True},
             "port": {"type": "int"},
             "expect": {"type": "str", "choices": ["reachable", "unreachable"], "default": "reachable"},
             "timeout": {"type": "float"},

@@ -108,23 +108,29 @@ def build_probes(params: dict) -> tuple[list[Probe], list[str]]:
         port = raw.get("port")
         if port is not None and not 1 <= port <= 65535:
             raise NetnsCoreError(f"{where}.port: {port} is not a TCP port (1-65535)")
-        to = str(raw.get("to") or "").strip()
-        if not to:
-            raise NetnsCoreError(f"{where}.to: give an address or a name")
-        probes.append(
-            Probe(
-                source=source_name(raw.get("from"), f"{where}.from"),
-                to=to,
-                port=port,
-                expect=raw.get("expect") or "reachable",
-                timeout=positive_timeout(raw.get("timeout"), f"{where}.timeout", default_timeout),
-                where=where,
-            )
-        )
+        sources = [source_name(value, f"{where}.from") for value in one_or_many(raw.get("from"), f"{where}.from")]
+        targets = [str(value).strip() for value in one_or_many(raw.get("to"), f"{where}.to")]
+        if not targets or not all(targets):
+            raise NetnsCoreError(f"{where}.to: give an address or a name (or a list of them)")
+        timeout = positive_timeout(raw.get("timeout"), f"{where}.timeout", default_timeout)
+        for source in sources:
+            for to in targets:
+                probes.append(Probe(source, to, port, raw.get("expect") or "reachable", timeout, where))
     matrix = [norm.netns_name(name, "matrix") for name in params.get("matrix") or []]
     if len(set(matrix)) != len(matrix):
         raise NetnsCoreError("matrix: each namespace once")
     return probes, matrix
+
+
+def one_or_many(value: object, option: str) -> list:
+    """A string (or number), or a list of them: one probe per item."""
+    if value is None:
+        return [None]
+    items = value if isinstance(value, list) else [value]
+    for item in items:
+        if not isinstance(item, (str, int, float)) or isinstance(item, bool):
+            raise NetnsCoreError(f"{option}: {item!r} is not a name or an address")
+    return items
 
 
 def positive_timeout(value: float | None, option: str, default: float) -> float:

@@ -30,7 +30,8 @@ options:
       from:
         description:
           - The source - a namespace under C(/run/netns), or V(host) for the namespace Ansible runs in.
-        type: str
+          - A list of sources makes one probe from each (to each O(probes[].to)).
+        type: raw
         default: host
       to:
         description:
@@ -38,7 +39,8 @@ options:
             C(ip netns exec SOURCE) would - through C(/etc/netns/SOURCE/hosts) (and the other files there) when
             that directory exists, else C(/etc/hosts) and the usual resolver.
           - A name the source cannot resolve makes the probe unreachable.
-        type: str
+          - A list of targets makes one probe to each.
+        type: raw
         required: true
       port:
         description: A TCP port to connect to. Omitted, an ICMP echo (ping).
@@ -97,11 +99,12 @@ EXAMPLES = r"""
       - {from: red, to: web, port: 80}                      # 'web' from /etc/netns/red/hosts
       - {from: red, to: 10.98.0.3, port: 22, expect: unreachable}
       - {from: host, to: 203.0.113.10, timeout: 0.5, expect: unreachable}
+      - {from: [red, blue, green], to: [10.98.0.1, 198.51.100.1]}     # 6 probes
 
 - name: Prove the lab, and keep the figures
   netns.core.reachability:
     matrix: "{{ lab_containers | map(attribute='name') | list }}"
-    probes: [{from: lab-red, to: 10.98.0.1}]
+    probes: [{from: "{{ lab_containers | map(attribute='name') | list }}", to: 10.98.0.1}]
   register: proof
 
 - name: Round-trip times

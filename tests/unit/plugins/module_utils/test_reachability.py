@@ -47,6 +47,19 @@ def test_refusals_name_the_option(item, params, fragment):
     assert fragment in error.value.msg
 
 
+def test_lists_of_sources_and_targets_make_one_probe_each():
+    made, _ = probes({"from": ["a", "b"], "to": ["10.0.0.1", "web"], "port": 22}, {"to": "10.0.0.9"})
+    assert [(p.source, p.to, p.port, p.where) for p in made] == [
+        ("a", "10.0.0.1", 22, "probes[0]"),
+        ("a", "web", 22, "probes[0]"),
+        ("b", "10.0.0.1", 22, "probes[0]"),
+        ("b", "web", 22, "probes[0]"),
+        (None, "10.0.0.9", None, "probes[1]"),
+    ]
+    with pytest.raises(NetnsCoreError, match=r"probes\[0\]\.to: \{'x': 1\} is not a name or an address"):
+        probes({"to": [{"x": 1}]})
+
+
 def test_echo_request_and_reply_ipv4():
     packet = reach.echo_request(4, 0x1234, 7)
     kind, code, check, ident, seq = struct.unpack("!BBHHH", packet[:8])
