@@ -85,7 +85,7 @@ author:
 """
 
 EXAMPLES = r"""
-- name: A slow uplink for the lab's router (tbf: works on every kernel)
+- name: A slow uplink for the lab's router (tbf, on every kernel)
   netns.core.netem:
     interface: eth0
     netns: router
