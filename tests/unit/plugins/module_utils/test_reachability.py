@@ -24,7 +24,7 @@ def test_defaults_and_the_host():
         3.0,
         "icmp",
     )
-    (probe,), _ = probes({"to": "10.0.0.1", "from": "red", "port": 80, "timeout": 0.5, "expect": "unreachable"})
+    (probe,) = probes({"to": "10.0.0.1", "from": "red", "port": 80, "timeout": 0.5, "expect": "unreachable"})[0]
     assert (probe.source, probe.protocol, probe.timeout) == ("red", "tcp", 0.5)
     assert probes(matrix=["a", "b"])[1] == ["a", "b"]
 
@@ -48,7 +48,7 @@ def test_refusals_name_the_option(item, params, fragment):
 
 
 def test_lists_of_sources_and_targets_make_one_probe_each():
-    made, _ = probes({"from": ["a", "b"], "to": ["10.0.0.1", "web"], "port": 22}, {"to": "10.0.0.9"})
+    made = probes({"from": ["a", "b"], "to": ["10.0.0.1", "web"], "port": 22}, {"to": "10.0.0.9"})[0]
     assert [(p.source, p.to, p.port, p.where) for p in made] == [
         ("a", "10.0.0.1", 22, "probes[0]"),
         ("a", "web", 22, "probes[0]"),
@@ -84,7 +84,7 @@ def test_echo_request_and_reply_ipv6():
 
 
 def test_a_probe_line_and_report():
-    (probe,), _ = probes({"to": "web", "from": "red", "port": 80})
+    (probe,) = probes({"to": "web", "from": "red", "port": 80})[0]
     probe.address, probe.result, probe.error = "10.0.0.2", "unreachable", "connection refused"
     assert probe.line() == "red -> web (10.0.0.2) port 80 is unreachable: connection refused, expected reachable"
     report = probe.report()
