@@ -24,6 +24,7 @@ import os
 import re
 
 from ansible_collections.netns.core.plugins.module_utils._deps import IPRoute, NetlinkError, pyroute2_netns
+from ansible_collections.netns.core.plugins.module_utils._errors import NetnsCoreError
 
 HANDLE = 0x4E530000
 HANDLE_TEXT = "4e53:"
@@ -279,7 +280,7 @@ def qdisc_kind_available(kind: str, home_fd: int) -> bool:
     libc = ctypes.CDLL(None, use_errno=True)
     if libc.unshare(CLONE_NEWNET) != 0:
         code = ctypes.get_errno()
-        raise OSError(code, f"cannot make a private namespace to probe for {kind}: {os.strerror(code)}")
+        raise NetnsCoreError(f"cannot make a private namespace to ask the kernel for {kind}: {os.strerror(code)}")
     try:
         probe = IPRoute()
         try:
@@ -288,7 +289,7 @@ def qdisc_kind_available(kind: str, home_fd: int) -> bool:
         except NetlinkError as exc:
             if exc.code == errno.ENOENT:
                 return False
-            raise
+            raise NetnsCoreError(f"asking the kernel for the {kind} qdisc failed: {os.strerror(exc.code)}") from None
         finally:
             probe.close()
         return True
