@@ -21,11 +21,14 @@ sys.path.insert(0, os.path.join(ROOT, ".build", "collections"))
 from ansible_collections.netns.core.plugins.filter.bridge_nat_network import bridge_nat_network  # noqa: E402
 from ansible_collections.netns.core.plugins.module_utils._netlink import Session  # noqa: E402
 from ansible_collections.netns.core.plugins.module_utils._network import build_items  # noqa: E402
-from ansible_collections.netns.core.plugins.module_utils._resource import converge_all  # noqa: E402
+from ansible_collections.netns.core.plugins.module_utils._resource import converge  # noqa: E402
 
 
 class FakeModule:
     check_mode = False
+
+    def warn(self, text):
+        print("warning:", text)
 
     def get_bin_path(self, name, required=False):
         import shutil
@@ -52,8 +55,8 @@ def one_call(n: int, state: str, check: bool) -> tuple[float, bool]:
     start = time.perf_counter()
     session = Session()
     try:
-        items, coming = build_items(network_params(n, state), module)
-        outcomes = converge_all(session, items, check, coming)
+        items = build_items(network_params(n, state), module)
+        outcomes = converge(session, items, check, module).outcomes
     finally:
         session.close()
     return time.perf_counter() - start, any(o.changed for o in outcomes)

@@ -71,14 +71,12 @@ EXAMPLES = r"""
 """
 
 import os
-import re
 import shlex
 
 from ansible.errors import AnsibleConnectionFailure
 from ansible.plugins.connection.local import Connection as LocalConnection
 
-NETNS_RUN_DIR = "/run/netns"
-NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+from ansible_collections.netns.core.plugins.module_utils._constants import NETNS_NAME_RE, NETNS_RUN_DIR
 
 
 class Connection(LocalConnection):
@@ -88,7 +86,7 @@ class Connection(LocalConnection):
 
     def _netns(self) -> str:
         name = self.get_option("netns_name") or self.get_option("remote_addr")
-        if not isinstance(name, str) or not NAME_RE.match(name) or name in (".", ".."):
+        if not isinstance(name, str) or not NETNS_NAME_RE.match(name) or name in (".", ".."):
             raise AnsibleConnectionFailure(f"netns.core.netns: {name!r} is not a valid namespace name")
         if not os.path.exists(os.path.join(NETNS_RUN_DIR, name)):
             raise AnsibleConnectionFailure(f"netns.core.netns: netns {name!r} does not exist under {NETNS_RUN_DIR}")

@@ -77,7 +77,7 @@ import ipaddress
 
 from ansible.errors import AnsibleFilterError
 
-IFNAMSIZ = 15
+from ansible_collections.netns.core.plugins.module_utils._constants import IFNAMSIZ
 
 
 def host_interface_for(name: str) -> str:

@@ -63,6 +63,8 @@ _value:
 
 from ansible.errors import AnsibleFilterError
 
+from ansible_collections.netns.core.plugins.module_utils._constants import FORWARD_KEY
+
 HOST = "host"
 
 
@@ -86,7 +88,7 @@ def topology_network(spec: dict) -> dict:
         known[name] = "node"
         wanted = dict(node.get("sysctl") or {})
         if node.get("forwarding"):
-            wanted["net.ipv4.ip_forward"] = 1
+            wanted[FORWARD_KEY[4]] = 1
         if name == HOST:
             sysctls += [{"name": key, "value": value} for key, value in sorted(wanted.items())]
         else:

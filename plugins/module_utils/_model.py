@@ -87,6 +87,8 @@ class KernelModel:
         self.firewall = firewall
         self.may_assume = may_assume
         self.assumed: list[str] = []
+        #: check mode: namespaces a removal looked into that do not exist (yet)
+        self.unseen: list[str] = []
         self._spaces: dict[str | None, Namespace] = {}
         self.qdisc_kinds: dict[str, bool] = {}  # qdisc kind -> whether this kernel has it (offline: preset or yes)
 

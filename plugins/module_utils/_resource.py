@@ -87,6 +87,7 @@ class Result:
 
     outcomes: list[Outcome]
     assumed: list[str]
+    unseen: list[str] = field(default_factory=list)
 
 
 def converge(session: Session, items: list[Item], check_mode: bool, module=None) -> Result:
@@ -106,13 +107,14 @@ def converge(session: Session, items: list[Item], check_mode: bool, module=None)
             where = "" if item.section is None else f"{item.where()}: "
             raise NetnsCoreError(half_done(where + exc.msg, []), applied=[]) from None
     if not any(ops for _before, _want, ops in planned):
-        return Result([Outcome(False, b, b, [], i.resource) for i, (b, _w, _o) in zip(items, planned)], model.assumed)  # noqa: B905
+        outcomes = [Outcome(False, b, b, [], i.resource) for i, (b, _w, _o) in zip(items, planned)]  # noqa: B905
+        return Result(outcomes, list(model.assumed), list(model.unseen))
     if check_mode:
         outcomes = [
             Outcome(bool(ops), before, item.resource.read(model), _texts(ops), item.resource, ops)
             for item, (before, _want, ops) in zip(items, planned)  # noqa: B905 (equal lengths; py3.9 targets)
         ]
-        return Result(outcomes, list(model.assumed))
+        return Result(outcomes, list(model.assumed), list(model.unseen))
     _execute(session, items, planned, firewall)
     return Result(_verify(session, items, planned, firewall), [])
 
@@ -120,6 +122,13 @@ def converge(session: Session, items: list[Item], check_mode: bool, module=None)
 def _plan_item(model: KernelModel, item: Item, check_mode: bool) -> tuple[dict | None, dict | None, list[Op]]:
     resource = item.resource
     want = resource.desired()
+    if want is None and check_mode and item.section is None:
+        for option, ns in resource.namespaces():
+            if ns is not None and not model.exists(ns):
+                model.unseen.append(
+                    f"{option} {ns!r} does not exist (yet): if an earlier task of this run creates it, what this task"
+                    " would find there cannot be known"
+                )
     if want is not None:
         for option, ns in resource.namespaces():
             if ns is None or model.exists(ns):
@@ -214,12 +223,15 @@ def outcome_result(outcome: Outcome) -> dict:
     return result
 
 
-def warn_assumed(module, assumed: list[str]) -> None:
-    for missing in assumed:
+def warn_assumed(module, result: Result) -> None:
+    """Say what a check run planned around (and what it could not see)."""
+    for missing in result.assumed:
         module.warn(
             f"check mode: {missing}; planned as if an earlier task of this run creates it (a real run fails"
             " if nothing does)"
         )
+    for text in result.unseen:
+        module.warn(f"check mode: {text}")
 
 
 def run_resource(module, build) -> None:
@@ -228,7 +240,7 @@ def run_resource(module, build) -> None:
     def work(session: Session) -> dict:
         resource = build(module.params, module)
         result = converge(session, [Item(None, 0, resource)], module.check_mode, module)
-        warn_assumed(module, result.assumed)
+        warn_assumed(module, result)
         return outcome_result(result.outcomes[0])
 
     run_module(module, work)

@@ -150,7 +150,7 @@ def main() -> None:
     def work(session) -> dict:
         items = build_items(module.params, module)
         result = converge(session, items, module.check_mode, module)
-        warn_assumed(module, result.assumed)
+        warn_assumed(module, result)
         return network_result(result.outcomes, items)
 
     run_module(module, work)
