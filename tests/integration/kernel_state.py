@@ -3,7 +3,7 @@
 
 Everything a netns.core task could change, for the host and every named namespace: the namespace files and their
 mounts, `ip -d link`, `ip addr`, IPv4 and IPv6 routes of every table, iptables-save and ip6tables-save of every
-table, the forwarding sysctls and the qdiscs. The only edits are what moves on the kernel's own clock with nobody acting:
+table, and the forwarding sysctls. The only edits are what moves on the kernel's own clock with nobody acting:
 bridge and bridge port timers (gc_timer, forward_delay_timer... count down), the `# Generated ... on DATE`
 comment lines of iptables-save, and its chain counters (packets of the tests' own pings).
 
@@ -26,7 +26,7 @@ COMMANDS = (
     "iptables-save",
     "ip6tables-save",
     "sysctl net.ipv4.ip_forward net.ipv6.conf.all.forwarding",
-    "tc qdisc show",
+    "tc qdisc show",  # the qdiscs (netns.core.netem)
 )
 TIMER = re.compile(r" \w+_timer +[0-9.]+")
 COUNTERS = re.compile(r" \[\d+:\d+\]$", re.MULTILINE)
