@@ -185,3 +185,20 @@ def test_the_time_of_a_full_matrix():
     out.mkdir(parents=True, exist_ok=True)
     (out / f"matrix-{MATRIX_N}.json").write_text(json.dumps(figures) + "\n")
     assert result["summary"]["seconds"] < 10
+
+
+def test_ipv6_echo_and_tcp_and_the_matrix_takes_ipv6_addresses_too():
+    trio()
+    sh("ip -n a addr add fd00:7::1/64 dev eth0 nodad && ip -n b addr add fd00:7::2/64 dev eth0 nodad")
+    probes = [
+        {"from": "a", "to": "fd00:7::2", "port": 22, "expect": "unreachable"},
+        {"from": "a", "to": "fd00:7::9", "timeout": 0.5, "expect": "unreachable"},
+    ]
+    result = run("reachability", {"probes": probes, "matrix": ["a", "b"]})
+    assert result["status"] == "ok", result
+    found = by_target(result)
+    assert found[("a", "fd00:7::2", 22)]["error"] == "connection refused"
+    assert found[("a", "fd00:7::2", None)]["result"] == "reachable"  # from the matrix
+    assert found[("b", "fd00:7::1", None)]["result"] == "reachable"
+    assert found[("b", "10.7.0.1", None)]["result"] == "reachable"
+    assert result["summary"]["probes"] == 6
