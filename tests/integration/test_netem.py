@@ -11,7 +11,7 @@ import sys
 import time
 
 import pytest
-from conftest import four_steps, namespaces, play, run, sh
+from conftest import four_steps, namespaces, play, run, sh, snapshot
 
 RATE_MBIT = 20
 SERVER = r"""
@@ -172,7 +172,7 @@ def test_bad_values_and_a_missing_interface_are_clear_errors():
 def test_without_netem_the_task_fails_before_anything_changes_in_check_mode_too():
     pair()
     run("netem", {"interface": "eth0", "netns": "a", "rate": "5mbit"})  # ours, tbf: even so nothing may change
-    before = qdiscs()
+    before, links_before = qdiscs(), snapshot()
     for check in (True, False):
         for options in ({"delay": "10ms"}, {"loss": "1%", "rate": "5mbit"}, {"reorder": "5%", "delay": "1ms"}):
             result = run("netem", {"interface": "eth0", "netns": "a", **options}, check=check)
@@ -180,6 +180,7 @@ def test_without_netem_the_task_fails_before_anything_changes_in_check_mode_too(
             assert "CONFIG_NET_SCH_NETEM" in result["msg"] and "sch_netem" in result["msg"], result["msg"]
             assert "nothing was changed" in result["msg"]
             assert qdiscs() == before, "a failed netem task changed a qdisc"
+            assert snapshot() == links_before, "a failed netem task changed the link"
     assert root_of("a", "eth0")["kind"] == "tbf"
 
 
