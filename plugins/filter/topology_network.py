@@ -31,7 +31,7 @@ options:
         elements: dict
         default: []
       links:
-        description: List of C({endpoints, addresses, mtu}).
+        description: List of C({endpoints, addresses, mtu, netem}).
         type: list
         elements: dict
         default: []
@@ -115,7 +115,7 @@ def topology_network(spec: dict) -> dict:
             {"name": name, "netns": _ns(node), "addresses": bridge.get("addresses"), "mtu": bridge.get("mtu")}
         )
 
-    veths = []
+    veths, netems = [], []
     for index, link in enumerate(spec.get("links") or []):
         where = f"topology_links[{index}]"
         endpoints = link.get("endpoints") if isinstance(link, dict) else None
@@ -154,6 +154,7 @@ def topology_network(spec: dict) -> dict:
                 "mtu": link.get("mtu"),
             }
         )
+        netems += _link_netems(link.get("netem"), where, ((ns_a, if_a), (ns_b, if_b)))
 
     routes = []
     for index, route in enumerate(spec.get("routes") or []):
@@ -181,9 +182,30 @@ def topology_network(spec: dict) -> dict:
         "sysctls": sysctls,
         "bridges": bridges,
         "veths": veths,
+        "netems": netems,
         "routes": routes,
         "masquerades": masquerades,
     }
+
+
+def _link_netems(netem: object, where: str, ends: tuple) -> list[dict]:
+    """A link's `netem`: [endpoint A's impairments, endpoint B's] (a dict of netns.core.netem options, or null)."""
+    if netem is None:
+        return []
+    if not isinstance(netem, list) or len(netem) != 2:
+        raise AnsibleFilterError(f"{where}.netem must have two items (netem options of each end, or null): {netem!r}")
+    items = []
+    for side, options in enumerate(netem):
+        if options is None:
+            continue
+        if not isinstance(options, dict) or {"interface", "netns", "state"} & set(options):
+            raise AnsibleFilterError(
+                f"{where}.netem[{side}] must be a dict of netem options (delay, jitter, loss, rate, duplicate, "
+                f"corrupt, reorder), got {options!r}"
+            )
+        ns, ifname = ends[side]
+        items.append({"interface": ifname, "netns": ns, **options})
+    return items
 
 
 class FilterModule:

@@ -63,6 +63,33 @@ PORT_FORWARD_OPTIONS = {
     "netns": NETNS,
     "in_interface": {"type": "str"},
 }
+NETEM_OPTIONS = {
+    "interface": {"type": "str", "required": True},
+    "netns": NETNS,
+    "delay": {"type": "str"},
+    "jitter": {"type": "str"},
+    "loss": {"type": "str"},
+    "rate": {"type": "str"},
+    "duplicate": {"type": "str"},
+    "corrupt": {"type": "str"},
+    "reorder": {"type": "str"},
+}
+REACHABILITY_OPTIONS = {
+    "probes": {
+        "type": "list",
+        "elements": "dict",
+        "default": [],
+        "options": {
+            "from": {"type": "raw", "default": "host"},
+            "to": {"type": "raw", "required": True},
+            "port": {"type": "int"},
+            "expect": {"type": "str", "choices": ["reachable", "unreachable"], "default": "reachable"},
+            "timeout": {"type": "float"},
+        },
+    },
+    "matrix": {"type": "list", "elements": "str", "default": []},
+    "timeout": {"type": "float", "default": 2.0},
+}
 
 
 def options(kind_options: dict, with_state: bool = True) -> dict:

@@ -37,6 +37,7 @@ from ansible_collections.netns.core.plugins.module_utils._netlink import (
     sysctl_writable,
 )
 from ansible_collections.netns.core.plugins.module_utils._normalize import address_sort_key
+from ansible_collections.netns.core.plugins.module_utils._tc import qdisc_kind_available, root_qdisc
 
 RTPROT_KERNEL = 2
 RTPROT_STATIC = 4
@@ -98,6 +99,7 @@ class KernelModel:
         #: the interfaces (namespace, name) the objects of this call are (see Resource.claims)
         self.claims: set[tuple] = set()
         self._spaces: dict[str | None, Namespace] = {}
+        self.qdisc_kinds: dict[str, bool] = {}  # qdisc kind -> whether this kernel has it (offline: preset or yes)
 
     # -- namespaces ------------------------------------------------------------------------------------------
     def space(self, ns: str | None) -> Namespace:
@@ -263,6 +265,7 @@ class KernelModel:
     # link mutators (used by simulate)
     def add_link(self, ns: str | None, link: dict) -> None:
         space = self.space(ns)
+        link.setdefault("qdisc", None)  # a new (or moved) link has the kernel's default root qdisc
         space.links[link["name"]] = link
         space.addresses[link["name"]] = []
 
@@ -447,6 +450,28 @@ class KernelModel:
         space.sysctls[key] = value
         if key in SYSCTL_ALIASES:
             space.sysctls[SYSCTL_ALIASES[key]] = value
+
+    # -- qdiscs (netem) --------------------------------------------------------------------------------------------
+    def root_qdisc(self, ns: str | None, name: str) -> dict | None:
+        """The root qdisc of a link as _tc.parse_qdisc gives it ({handle, kind, form}); None for no link or the
+        kernel's built-in one. Read on demand, per link."""
+        link = self.link(ns, name)
+        if link is None:
+            return None
+        if "qdisc" not in link:
+            index = self.session.view(ns).index(name) if self._readable(ns) else None
+            link["qdisc"] = None if index is None else root_qdisc(self.session.ipr(ns, strict=True), index)
+        return link["qdisc"]
+
+    def qdisc_kind_available(self, kind: str) -> bool:
+        """Whether the kernel has qdisc `kind` (probed once, in a throw-away namespace: see _tc)."""
+        if kind not in self.qdisc_kinds:
+            self.qdisc_kinds[kind] = True if self.session is None else qdisc_kind_available(kind, self.session.home_fd)
+        return self.qdisc_kinds[kind]
+
+    # qdisc mutator (used by simulate)
+    def set_root_qdisc(self, ns: str | None, name: str, qdisc: dict | None) -> None:
+        self._own(ns, name)["qdisc"] = qdisc
 
     # -- firewall --------------------------------------------------------------------------------------------
     def listing(self, ns: str | None, backend: str, family: int, table: str) -> list:

@@ -16,6 +16,7 @@ from ansible_collections.netns.core.plugins.module_utils._netlink import (
     netns_status,
     read_sysctl,
 )
+from ansible_collections.netns.core.plugins.module_utils._tc import qdisc_facts
 
 SCOPES = {0: "global", 200: "site", 253: "link", 254: "host", 255: "nowhere"}
 
@@ -25,6 +26,7 @@ def namespace_facts(session: Session, ns: str | None, iptables: list[Iptables]) 
     view = session.view(ns)
     links = view.links()
     by_index = {link["index"]: name for name, link in links.items()}
+    qdiscs = qdisc_facts(view.ipr)
     facts_links = {}
     for name, link in sorted(links.items()):
         entry = {
@@ -38,6 +40,7 @@ def namespace_facts(session: Session, ns: str | None, iptables: list[Iptables]) 
         }
         if link["kind"] == "veth" and link.get("peer_index"):
             entry["peer"] = _peer(session, ns, link)
+        entry["qdiscs"] = qdiscs.get(link["index"], [])
         facts_links[name] = entry
     addresses: dict[str, list[dict]] = {}
     for msg in view.ipr.get_addr():

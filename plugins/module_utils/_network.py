@@ -8,6 +8,7 @@ from ansible_collections.netns.core.plugins.module_utils import _normalize as no
 from ansible_collections.netns.core.plugins.module_utils._argspec import (
     BRIDGE_OPTIONS,
     MASQUERADE_OPTIONS,
+    NETEM_OPTIONS,
     NETNS_OPTIONS,
     PORT_FORWARD_OPTIONS,
     ROUTE_OPTIONS,
@@ -18,6 +19,7 @@ from ansible_collections.netns.core.plugins.module_utils._argspec import (
 from ansible_collections.netns.core.plugins.module_utils._bridge import Bridge
 from ansible_collections.netns.core.plugins.module_utils._errors import NetnsCoreError
 from ansible_collections.netns.core.plugins.module_utils._masquerade import Masquerade
+from ansible_collections.netns.core.plugins.module_utils._netem import Netem
 from ansible_collections.netns.core.plugins.module_utils._netns import Netns
 from ansible_collections.netns.core.plugins.module_utils._netns_route import Route
 from ansible_collections.netns.core.plugins.module_utils._port_forward import PortForward
@@ -31,6 +33,7 @@ SECTIONS = (
     ("sysctls", SYSCTL_OPTIONS, lambda params, module: Sysctl(params)),
     ("bridges", BRIDGE_OPTIONS, lambda params, module: Bridge(params)),
     ("veths", VETH_OPTIONS, lambda params, module: Veth(params)),
+    ("netems", NETEM_OPTIONS, lambda params, module: Netem(params)),
     ("routes", ROUTE_OPTIONS, lambda params, module: Route(params)),
     ("masquerades", MASQUERADE_OPTIONS, lambda params, module: Masquerade(params)),
     ("port_forwards", PORT_FORWARD_OPTIONS, lambda params, module: PortForward(params)),
@@ -54,7 +57,7 @@ def validate_item(section: str, index: int, kind_options: dict, item: object) ->
 def build_items(params: dict, module=None) -> list[Item]:
     """Every object as an Item, in the order the state asks for.
 
-    present: namespaces, sysctls, bridges, veths, routes, masquerades, port_forwards.
+    present: namespaces, sysctls, bridges, veths, netems, routes, masquerades, port_forwards.
     absent: the reverse, sysctls left alone.
     All validation happens here, before anything is read or changed.
     """

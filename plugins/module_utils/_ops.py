@@ -32,6 +32,13 @@ from ansible_collections.netns.core.plugins.module_utils._netlink import (
     netns_status,
     write_sysctl,
 )
+from ansible_collections.netns.core.plugins.module_utils._tc import (
+    HANDLE,
+    TC_H_ROOT,
+    kernel_form,
+    kind_of,
+    tc_arguments,
+)
 
 RT_SCOPE_LINK = 253
 RT_SCOPE_NOWHERE = 255
@@ -423,6 +430,68 @@ class DelRule(Op):
         ctx.firewall(self.backend, self.family).delete(self.ns, self.rule)
 
 
+# -- qdiscs (netem) --------------------------------------------------------------------------------------------
+def _our_qdisc(spec: dict) -> dict:
+    return {"index": None, "handle": HANDLE, "parent": TC_H_ROOT, "kind": kind_of(spec), "form": kernel_form(spec)}
+
+
+@dataclass
+class AddQdisc(Op):
+    """Attach our root qdisc (handle 4e53:, tbf or netem from `spec`: see _tc) in place of the kernel's default."""
+
+    ns: str | None = None
+    name: str = ""
+    spec: dict = field(default_factory=dict)
+
+    def simulate(self, model: KernelModel) -> None:
+        model.set_root_qdisc(self.ns, self.name, _our_qdisc(self.spec))
+
+    def execute(self, ctx: ExecContext) -> None:
+        kind, arguments = tc_arguments(self.spec)
+        index = ctx.index(self.ns, self.name)
+        ctx.ipr(self.ns).tc("add", kind, index=index, handle=HANDLE, parent=TC_H_ROOT, **arguments)
+
+    def stale(self):
+        return (self.ns,), False
+
+
+@dataclass
+class ChangeQdisc(Op):
+    """New parameters for our root qdisc, of the same kind (in place: no packet is dropped)."""
+
+    ns: str | None = None
+    name: str = ""
+    spec: dict = field(default_factory=dict)
+
+    def simulate(self, model: KernelModel) -> None:
+        model.set_root_qdisc(self.ns, self.name, _our_qdisc(self.spec))
+
+    def execute(self, ctx: ExecContext) -> None:
+        kind, arguments = tc_arguments(self.spec)
+        index = ctx.index(self.ns, self.name)
+        ctx.ipr(self.ns).tc("change", kind, index=index, handle=HANDLE, parent=TC_H_ROOT, **arguments)
+
+    def stale(self):
+        return (self.ns,), False
+
+
+@dataclass
+class DeleteQdisc(Op):
+    """Delete our root qdisc: the kernel puts its default back."""
+
+    ns: str | None = None
+    name: str = ""
+
+    def simulate(self, model: KernelModel) -> None:
+        model.set_root_qdisc(self.ns, self.name, None)
+
+    def execute(self, ctx: ExecContext) -> None:
+        ctx.ipr(self.ns).tc("del", index=ctx.index(self.ns, self.name), handle=HANDLE, parent=TC_H_ROOT)
+
+    def stale(self):
+        return (self.ns,), False
+
+
 OPERATIONS = frozenset(
     {
         CreateNetns,
@@ -445,6 +514,9 @@ OPERATIONS = frozenset(
         WriteSysctl,
         AddRule,
         DelRule,
+        AddQdisc,
+        ChangeQdisc,
+        DeleteQdisc,
     }
 )
 

@@ -12,7 +12,7 @@ short_description: Facts about network namespaces, their links, addresses, route
 version_added: 0.2.0
 description:
   - Reads, never changes or creates anything. For the host's own namespace and the named ones under C(/run/netns),
-    returns the links (kind, state, MTU, MAC, bridge, the veth peer and the namespace it lives in), the
+    returns the links (kind, state, MTU, MAC, bridge, the veth peer and the namespace it lives in, the qdiscs), the
     addresses, the unicast routes of every table, whether IPv4 and IPv6 forwarding are on, and the iptables rules
     netns.core tagged there.
 options:
@@ -60,8 +60,12 @@ EXAMPLES = r"""
 
 RETURN = r"""
 netns_info:
-  description: C(namespaces) (by name) and C(host), each with C(links), C(addresses), C(routes), C(ip_forward),
-    C(ipv6_forwarding) and C(rules).
+  description:
+    - C(namespaces) (by name) and C(host), each with C(links), C(addresses), C(routes), C(ip_forward),
+      C(ipv6_forwarding) and C(rules).
+    - Each link's C(qdiscs) (since 1.0.0) lists its queueing disciplines - C(kind), C(handle), C(parent) (V(root),
+      V(ingress) or a class), C(netns_core) (true for the root qdisc M(netns.core.netem) made, handle C(4e53:)) and,
+      for that one, its C(parameters) as M(netns.core.netem) reports them. A link never brought up has none.
   returned: always
   type: dict
   sample:
@@ -69,7 +73,9 @@ netns_info:
       red:
         links:
           eth0: {kind: veth, index: 2, up: true, operstate: UP, mtu: 1500, mac: "aa:bb:cc:00:00:02", master: null,
-                 peer: {netns: null, name: veth-red}}
+                 peer: {netns: null, name: veth-red},
+                 qdiscs: [{kind: tbf, handle: "4e53:", parent: root, netns_core: true,
+                           parameters: {qdisc: tbf, rate: 10mbit, burst: 65550, limit: 128050}}]}
         addresses:
           eth0: [{address: 10.98.0.2/24, scope: global}]
         routes:

@@ -42,6 +42,14 @@ options:
     type: list
     elements: dict
     default: []
+  netems:
+    description:
+      - Link impairments; each item takes the options of M(netns.core.netem).
+      - Applied after the veths (so an item may impair an interface the call creates); removed before them.
+    type: list
+    elements: dict
+    default: []
+    version_added: 1.0.0
   routes:
     description: Routes; each item takes the options of M(netns.core.netns_route).
     type: list
@@ -79,7 +87,7 @@ options:
   state:
     description:
       - V(present) makes every listed object exist as described, applied in dependency order
-        (namespaces, sysctls, bridges, veths, routes, masquerades, port_forwards).
+        (namespaces, sysctls, bridges, veths, netems, routes, masquerades, port_forwards).
       - V(absent) removes every listed object in the reverse order; sysctls are left as they are.
     type: str
     choices: [present, absent]

@@ -26,6 +26,7 @@ COMMANDS = (
     "iptables-save",
     "ip6tables-save",
     "sysctl net.ipv4.ip_forward net.ipv6.conf.all.forwarding",
+    "tc qdisc show",  # the qdiscs (netns.core.netem)
 )
 TIMER = re.compile(r" \w+_timer +[0-9.]+")
 COUNTERS = re.compile(r" \[\d+:\d+\]$", re.MULTILINE)
