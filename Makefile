@@ -196,25 +196,34 @@ changelog-lint: venv
 	antsibull-changelog lint
 	antsibull-changelog lint-changelog-yaml changelogs/changelog.yaml
 
-# The collection tarball, from galaxy.yml's manifest (an allow-list): collection content only.
+# The collection tarball, from galaxy.yml's manifest (an allow-list): collection content only, built from a copy
+# of the files git knows (no cache or scratch file can slip in). galaxy.yml names no repository while the project
+# has no public address; Galaxy requires one, so publish a tarball built with `make dist REPOSITORY=<its address>`.
+REPOSITORY ?=
 dist: venv
-	@rm -rf $(DIST) && mkdir -p $(DIST)
-	ansible-galaxy collection build --output-path $(DIST) .
+	@rm -rf $(DIST) $(DIST)-src && mkdir -p $(DIST) $(DIST)-src
+	@git ls-files -co --exclude-standard -z | xargs -0 cp --parents -t $(DIST)-src
+	@[ -z "$(REPOSITORY)" ] || echo 'repository: $(REPOSITORY)' >> $(DIST)-src/galaxy.yml
+	ansible-galaxy collection build --output-path $(DIST) $(DIST)-src
 	$(VENV)/bin/python tests/release/check_dist.py $(TARBALL) $(VERSION)
 
 # What Galaxy / Automation Hub run on an upload (galaxy-importer, with ansible-doc and ansible-lint, offline and
 # without a container; tests/release/galaxy-importer.cfg), then the tarball installed with ansible-galaxy into a
 # fresh path by the newest and by the oldest ansible-core, and one play against each installed copy (in the
 # sandbox). Neither may say the collection does not support it.
+# galaxy-importer requires a repository: it checks a tarball built the same way that names this checkout
+# (file://...) as its repository, an address that is real, if not public.
 dist-check: deps dist venv-oldest
-	cd $(DIST) && GALAXY_IMPORTER_CONFIG=$(ROOT)/tests/release/galaxy-importer.cfg HOME=$(TEST_HOME) \
-	  $(VENV)/bin/python -m galaxy_importer.main $(TARBALL) 2>&1 | tee $(DIST)/importer.log
+	@$(MAKE) --no-print-directory dist DIST=$(BUILD)/dist-importer REPOSITORY=file://$(ROOT) >/dev/null
+	cd $(BUILD)/dist-importer && GALAXY_IMPORTER_CONFIG=$(ROOT)/tests/release/galaxy-importer.cfg HOME=$(TEST_HOME) \
+	  $(VENV)/bin/python -m galaxy_importer.main netns-core-$(VERSION).tar.gz 2>&1 | tee $(DIST)/importer.log
 	@! grep -E '^(ERROR|WARNING)|Traceback' $(DIST)/importer.log || { echo "galaxy-importer complained"; exit 1; }
 	@for which in newest oldest; do \
 	  bin=$(VENV)/bin; [ $$which = newest ] || bin=$(VENV_OLDEST)/bin; \
 	  rm -rf $(DIST_INSTALL)/$$which; \
-	  echo "== $$which: $$($$bin/ansible --version | head -n 1), the tarball installed into a fresh path"; \
-	  $$bin/ansible-galaxy collection install --offline -p $(DIST_INSTALL)/$$which $(TARBALL) 2>&1 \
+	  echo "== $$which: ansible-core $$($$bin/python -c "from ansible.release import __version__ as v; print(v)"), the tarball installed into a fresh path"; \
+	  ANSIBLE_COLLECTIONS_PATH=$(DIST_INSTALL)/$$which \
+	    $$bin/ansible-galaxy collection install --offline -p $(DIST_INSTALL)/$$which $(TARBALL) 2>&1 \
 	    | tee $(DIST)/install-$$which.log; \
 	  tests/sandbox.sh env PATH="$$bin:$(PATH)" ANSIBLE_COLLECTIONS_PATH=$(DIST_INSTALL)/$$which \
 	    $$bin/ansible-playbook -i localhost, -c local -e ansible_python_interpreter=$$bin/python \
