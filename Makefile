@@ -2,6 +2,7 @@
 #   make lab    build the bridge-and-NAT lab (playbooks/lab.yml) on THIS host; make lab-clean removes it
 #   make test   everything CI runs (installs what it needs on a fresh Debian/Ubuntu machine)
 #   make lint | sanity | unit | integration | reliability | molecule   one stage
+#   make sanity-oldest | unit-oldest | compile | docs-lint | changelog-lint | dist | dist-check | ee   release stages
 # Integration tests run inside tests/sandbox.sh (a throw-away network + mount namespace): they never touch
 # this machine's own network.
 
