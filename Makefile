@@ -146,6 +146,9 @@ PYTHON_OLDEST ?= $(call find_python,3.11 3.12 3.10)
 VENV_OLDEST   := $(BUILD)/venv-oldest
 # The target Pythons the modules are compiled for (tests/config.yml: python_requires >=3.9).
 TARGET_PYTHONS := 3.9 3.10 3.11 3.12 3.13
+# The oldest target Python, with pyroute2: dist-check runs the installed modules there under the newest ansible-core.
+PYTHON_TARGET ?= $(call find_python,3.9)
+VENV_TARGET   := $(BUILD)/venv-target
 VERSION       := $(shell sed -n 's/^version: *//p' galaxy.yml)
 DIST          := $(BUILD)/dist
 TARBALL       := $(DIST)/netns-core-$(VERSION).tar.gz
@@ -153,12 +156,17 @@ DIST_INSTALL  := $(BUILD)/dist-install
 # Every ansible run of `make test` logs here; `make deprecations` fails on a deprecation warning in it.
 TEST_LOG      := $(BUILD)/logs/ansible.log
 
-.PHONY: venv-oldest sanity-oldest unit-oldest pythons compile docs-lint changelog-lint dist dist-check ee \
+.PHONY: venv-oldest venv-target sanity-oldest unit-oldest pythons compile docs-lint changelog-lint dist dist-check ee \
   test-log deprecations release-checks changelog
 
 release-checks: sanity-oldest unit-oldest compile docs-lint changelog-lint dist-check ee
 
 venv-oldest: $(VENV_OLDEST)/.stamp
+
+venv-target: $(VENV_TARGET)/.stamp
+
+$(VENV_TARGET)/.stamp: requirements.txt requirements-target.txt
+	$(call make_venv,$(VENV_TARGET),$(PYTHON_TARGET),requirements-target.txt)
 
 $(VENV_OLDEST)/.stamp: requirements.txt requirements-oldest.txt
 	$(call make_venv,$(VENV_OLDEST),$(PYTHON_OLDEST),requirements-oldest.txt)
@@ -213,23 +221,25 @@ dist: venv
 # What Galaxy / Automation Hub run on an upload (galaxy-importer, with ansible-doc and ansible-lint, offline and
 # without a container; tests/release/galaxy-importer.cfg), then the tarball installed with ansible-galaxy into a
 # fresh path by the newest and by the oldest ansible-core, and one play against each installed copy (in the
-# sandbox). Neither may say the collection does not support it.
+# sandbox; the newest runs the modules on the oldest target Python, 3.9). Neither may say the collection does not
+# support it.
 # galaxy-importer requires a repository: it checks a tarball built the same way that names this checkout
 # (file://...) as its repository, an address that is real, if not public.
-dist-check: deps dist venv-oldest
+dist-check: deps dist venv-oldest venv-target
 	@$(MAKE) --no-print-directory dist DIST=$(BUILD)/dist-importer REPOSITORY=file://$(ROOT) >/dev/null
 	cd $(BUILD)/dist-importer && GALAXY_IMPORTER_CONFIG=$(ROOT)/tests/release/galaxy-importer.cfg HOME=$(TEST_HOME) \
 	  $(VENV)/bin/python -m galaxy_importer.main netns-core-$(VERSION).tar.gz 2>&1 | tee $(DIST)/importer.log
 	@! grep -E '^(ERROR|WARNING)|Traceback' $(DIST)/importer.log || { echo "galaxy-importer complained"; exit 1; }
 	@for which in newest oldest; do \
-	  bin=$(VENV)/bin; [ $$which = newest ] || bin=$(VENV_OLDEST)/bin; \
+	  bin=$(VENV)/bin; target=$(VENV_TARGET)/bin/python; \
+	  [ $$which = newest ] || { bin=$(VENV_OLDEST)/bin; target=$$bin/python; }; \
 	  rm -rf $(DIST_INSTALL)/$$which; \
-	  echo "== $$which: ansible-core $$($$bin/python -c "from ansible.release import __version__ as v; print(v)"), the tarball installed into a fresh path"; \
+	  echo "== $$which: ansible-core $$($$bin/python -c "from ansible.release import __version__ as v; print(v)"), modules on $$($$target -V), the tarball installed into a fresh path"; \
 	  ANSIBLE_COLLECTIONS_PATH=$(DIST_INSTALL)/$$which \
 	    $$bin/ansible-galaxy collection install --offline -p $(DIST_INSTALL)/$$which $(TARBALL) 2>&1 \
 	    | tee $(DIST)/install-$$which.log; \
 	  tests/sandbox.sh env PATH="$$bin:$(PATH)" ANSIBLE_COLLECTIONS_PATH=$(DIST_INSTALL)/$$which \
-	    $$bin/ansible-playbook -i localhost, -c local -e ansible_python_interpreter=$$bin/python \
+	    $$bin/ansible-playbook -i localhost, -c local -e ansible_python_interpreter=$$target \
 	    -e expected_version=$(VERSION) tests/release/installed.yml 2>&1 | tee $(DIST)/play-$$which.log; \
 	  ! grep -E 'does not support Ansible|DEPRECATION WARNING' $(DIST)/install-$$which.log $(DIST)/play-$$which.log \
 	    || { echo "$$which ansible-core warned about netns.core"; exit 1; }; \
