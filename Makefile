@@ -2,6 +2,7 @@
 #   make lab    build the bridge-and-NAT lab (playbooks/lab.yml) on THIS host; make lab-clean removes it
 #   make test   everything CI runs (installs what it needs on a fresh Debian/Ubuntu machine)
 #   make lint | sanity | unit | integration | reliability | molecule   one stage
+#   make sanity-oldest | unit-oldest | compile | docs-lint | changelog-lint | dist | dist-check | ee   release stages
 # Integration tests run inside tests/sandbox.sh (a throw-away network + mount namespace): they never touch
 # this machine's own network.
 
@@ -18,13 +19,45 @@ COLL_DIR    := $(COLLECTIONS)/ansible_collections/netns/core
 SANITY_DIR  := $(BUILD)/sanity/ansible_collections/netns/core
 # A HOME of our own for ansible-test's caches (the offline pip bootstrap lives there), not the user's
 TEST_HOME   := $(BUILD)/home
-PIP_BOOT    := 24.2
 
-# The Python of the venv: 3.11 from pyenv where present (this project's reference), else the system python3.
-PYTHON ?= $(shell ls /root/.pyenv/versions/3.11.*/bin/python3 2>/dev/null | tail -n 1 || true)
-ifeq ($(PYTHON),)
-PYTHON := python3
-endif
+# A Python of the first version listed that is here: pyenv's (/root/.pyenv/versions/X.Y.*), else pythonX.Y on
+# PATH; python3 when none is.
+find_python = $(shell for v in $(1); do p=$$(ls /root/.pyenv/versions/$$v.*/bin/python3 2>/dev/null | tail -n 1); \
+  [ -n "$$p" ] || p=$$(command -v python$$v || true); [ -z "$$p" ] || { echo "$$p"; exit 0; }; done; echo python3)
+# The Python of the main venv (the newest supported ansible-core, 2.21, needs a controller Python >= 3.12).
+PYTHON ?= $(call find_python,3.13 3.12)
+
+# $(call make_venv,DIR,PYTHON,REQUIREMENTS): a venv in DIR on that Python (made anew when DIR holds a venv of
+# another Python version), with the pinned requirements; then DIR/.stamp.
+define make_venv
+	@want=$$($(2) -c 'import sys; print("%d.%d" % sys.version_info[:2])'); \
+	have=$$($(1)/bin/python -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null || true); \
+	if [ "$$want" != "$$have" ]; then rm -rf $(1); echo "venv $(1) on Python $$want ($(2))"; $(2) -m venv $(1); fi
+	$(1)/bin/python -m pip install -q --disable-pip-version-check --upgrade pip
+	$(1)/bin/python -m pip install -q --disable-pip-version-check -r $(3)
+	@touch $(1)/.stamp
+endef
+
+# X.Y of the Python of venv $(1)
+venv_python_version = $$($(1)/bin/python -c 'import sys; print("%d.%d" % sys.version_info[:2])')
+
+# $(call run_sanity,VENV,DIR,ARGS): `ansible-test sanity ARGS` of that venv's ansible-core on a copy of the tracked
+# files in DIR (ansible-test wants the collection path). Its pip bootstrap is offline: the pip version that this
+# ansible-test asks for comes from PyPI into TEST_HOME's cache, with tests/tools/get_pip_offline.py as get-pip.
+# $(BUILD)/pythons (python3.X links, made by `make pythons`) is on PATH for tests run on several Pythons.
+define run_sanity
+	@rm -rf $(2) && mkdir -p $(2) $(TEST_HOME)/.ansible/test/cache
+	@git ls-files -co --exclude-standard -z | xargs -0 cp --parents -t $(2)
+	@cache=$(TEST_HOME)/.ansible/test/cache; \
+	boot=$$($(1)/bin/python -c 'import sys, types; from ansible_test._internal.python_requirements import \
+	  get_venv_packages as g; print(g(types.SimpleNamespace(version="%d.%d" % sys.version_info[:2]))["pip"])'); \
+	if ! ls $$cache/pip-$$boot-*.whl >/dev/null 2>&1; then \
+	  $(1)/bin/python -m pip download -q --disable-pip-version-check --no-deps -d $$cache pip==$$boot; \
+	fi; \
+	cp tests/tools/get_pip_offline.py $$cache/get_pip_$${boot//./_}.py
+	cd $(2) && git init -q && git add -A && \
+	  HOME=$(TEST_HOME) PATH="$(1)/bin:$(BUILD)/pythons:$$PATH" $(1)/bin/ansible-test sanity --color no $(3)
+endef
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
@@ -34,7 +67,8 @@ export PATH := $(VENV)/bin:$(PATH)
 
 .PHONY: test deps venv collection lint ruff ansible-lint sanity unit integration reliability molecule lab lab-clean graph clean bench bench-deps bench-report
 
-test: deps venv collection lint sanity unit integration reliability molecule
+test: export ANSIBLE_LOG_PATH = $(TEST_LOG)
+test: deps venv collection test-log lint sanity unit release-checks integration reliability molecule deprecations
 	@echo "make test: all stages passed"
 
 # System packages, only where missing: ip (iproute2), iptables, ping, unshare (util-linux), shellcheck (for
@@ -57,10 +91,7 @@ deps:
 venv: $(VENV)/.stamp
 
 $(VENV)/.stamp: requirements.txt requirements-dev.txt
-	@[ -x $(VENV)/bin/python ] || $(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/python -m pip install -q --disable-pip-version-check --upgrade pip
-	$(VENV)/bin/python -m pip install -q --disable-pip-version-check -r requirements-dev.txt
-	@touch $@
+	$(call make_venv,$(VENV),$(PYTHON),requirements-dev.txt)
 
 collection:
 	@mkdir -p $(dir $(COLL_DIR))
@@ -76,16 +107,7 @@ ansible-lint: venv collection
 	ansible-lint --offline
 
 sanity: venv
-	@rm -rf $(SANITY_DIR) && mkdir -p $(SANITY_DIR) $(TEST_HOME)/.ansible/test/cache
-	@git ls-files -co --exclude-standard -z | xargs -0 cp --parents -t $(SANITY_DIR)
-	@cache=$(TEST_HOME)/.ansible/test/cache; \
-	if ! ls $$cache/pip-$(PIP_BOOT)-*.whl >/dev/null 2>&1; then \
-	  $(VENV)/bin/python -m pip download -q --disable-pip-version-check --no-deps -d $$cache pip==$(PIP_BOOT); \
-	fi; \
-	cp tests/tools/get_pip_offline.py $$cache/get_pip_$(subst .,_,$(PIP_BOOT)).py
-	cd $(SANITY_DIR) && git init -q && git add -A && \
-	  HOME=$(TEST_HOME) ansible-test sanity --python $$($(VENV)/bin/python -c 'import sys; print("%d.%d" % sys.version_info[:2])') \
-	  --color no --requirements
+	$(call run_sanity,$(VENV),$(SANITY_DIR),--python $(call venv_python_version,$(VENV)) --requirements)
 
 unit: venv collection
 	PYTHONPATH=$(COLLECTIONS) python -m pytest tests/unit -q
@@ -112,6 +134,137 @@ molecule: deps venv collection
 	    ANSIBLE_ASYNC_DIR="$(TEST_HOME)/.ansible_async" \
 	    bash -c "molecule reset -s $$scenario >/dev/null && molecule test -s $$scenario" || exit 1; \
 	done
+
+# ---------------------------------------------------------------------------------------------------------------
+# Release stages (1.0.0): the oldest supported ansible-core, target Pythons, docs, changelog, the tarball, the
+# execution environment, and no deprecation warning anywhere. `make test` runs them all.
+# ---------------------------------------------------------------------------------------------------------------
+
+# The oldest supported ansible-core (meta/runtime.yml: >=2.16.0) in its own venv, on a Python it supports as a
+# controller (3.10-3.12): 3.11, else 3.12, else 3.10.
+PYTHON_OLDEST ?= $(call find_python,3.11 3.12 3.10)
+VENV_OLDEST   := $(BUILD)/venv-oldest
+# The target Pythons the modules are compiled for (tests/config.yml: python_requires >=3.9).
+TARGET_PYTHONS := 3.9 3.10 3.11 3.12 3.13
+# The oldest target Python, with pyroute2: dist-check runs the installed modules there under the newest ansible-core.
+PYTHON_TARGET ?= $(call find_python,3.9)
+VENV_TARGET   := $(BUILD)/venv-target
+VERSION       := $(shell sed -n 's/^version: *//p' galaxy.yml)
+DIST          := $(BUILD)/dist
+TARBALL       := $(DIST)/netns-core-$(VERSION).tar.gz
+DIST_INSTALL  := $(BUILD)/dist-install
+# Every ansible run of `make test` logs here; `make deprecations` fails on a deprecation warning in it.
+TEST_LOG      := $(BUILD)/logs/ansible.log
+
+.PHONY: venv-oldest venv-target sanity-oldest unit-oldest pythons compile docs-lint changelog-lint dist dist-check ee \
+  test-log deprecations release-checks changelog
+
+release-checks: sanity-oldest unit-oldest compile docs-lint changelog-lint dist-check ee
+
+venv-oldest: $(VENV_OLDEST)/.stamp
+
+venv-target: $(VENV_TARGET)/.stamp
+
+$(VENV_TARGET)/.stamp: requirements.txt requirements-target.txt
+	$(call make_venv,$(VENV_TARGET),$(PYTHON_TARGET),requirements-target.txt)
+
+$(VENV_OLDEST)/.stamp: requirements.txt requirements-oldest.txt
+	$(call make_venv,$(VENV_OLDEST),$(PYTHON_OLDEST),requirements-oldest.txt)
+
+# ansible-test sanity of ansible-core 2.16 (the tests that version knows), and the unit tests on it.
+sanity-oldest: venv-oldest
+	$(call run_sanity,$(VENV_OLDEST),$(BUILD)/sanity-oldest/ansible_collections/netns/core,--python \
+	  $(call venv_python_version,$(VENV_OLDEST)) --requirements)
+
+unit-oldest: venv-oldest collection
+	PYTHONPATH=$(COLLECTIONS) $(VENV_OLDEST)/bin/python -m pytest tests/unit -q
+
+# python3.X links for every target Python found (pyenv's, else on PATH), for ansible-test
+pythons:
+	@mkdir -p $(BUILD)/pythons
+	@for v in $(TARGET_PYTHONS); do \
+	  p=$$(ls /root/.pyenv/versions/$$v.*/bin/python3 2>/dev/null | tail -n 1); \
+	  [ -n "$$p" ] || p=$$(command -v python$$v || true); \
+	  if [ -n "$$p" ]; then ln -sfn "$$p" $(BUILD)/pythons/python$$v; else echo "no Python $$v here"; fi; \
+	done
+
+# The compile test on every target Python (the modules run there), with the newest ansible-test.
+compile: venv pythons
+	$(call run_sanity,$(VENV),$(BUILD)/compile/ansible_collections/netns/core,--test compile)
+
+# The docs as docs.ansible.com builds them: every reference (O(), M(), P(), RV()) resolves, every option is known.
+# Not logged for `make deprecations`: its ansible-doc dump of every ansible.builtin plugin reports ansible-core's
+# own deprecated plugins (apt_key, the tree callback, ...), which no netns.core task uses.
+docs-lint: venv collection
+	cd $(COLL_DIR) && env -u ANSIBLE_LOG_PATH antsibull-docs lint-collection-docs --plugin-docs .
+
+# Once per release, after the version in galaxy.yml is raised: CHANGELOG.rst and changelogs/changelog.yaml from
+# the fragments (which it then removes) and the new modules, plugins and roles (their version_added).
+changelog: venv collection
+	cd $(COLL_DIR) && antsibull-changelog release
+
+changelog-lint: venv
+	antsibull-changelog lint
+	antsibull-changelog lint-changelog-yaml changelogs/changelog.yaml
+
+# The collection tarball, from galaxy.yml's manifest (an allow-list): collection content only, built from a copy
+# of the files git knows (no cache or scratch file can slip in). galaxy.yml names no repository while the project
+# has no public address; Galaxy requires one, so publish a tarball built with `make dist REPOSITORY=<its address>`.
+REPOSITORY ?=
+dist: venv
+	@rm -rf $(DIST) $(DIST)-src && mkdir -p $(DIST) $(DIST)-src
+	@git ls-files -co --exclude-standard -z | xargs -0 cp --parents -t $(DIST)-src
+	@[ -z "$(REPOSITORY)" ] || echo 'repository: $(REPOSITORY)' >> $(DIST)-src/galaxy.yml
+	ansible-galaxy collection build --output-path $(DIST) $(DIST)-src
+	$(VENV)/bin/python tests/release/check_dist.py $(TARBALL) $(VERSION)
+
+# What Galaxy / Automation Hub run on an upload (galaxy-importer, with ansible-doc and ansible-lint, offline and
+# without a container; tests/release/galaxy-importer.cfg), then the tarball installed with ansible-galaxy into a
+# fresh path by the newest and by the oldest ansible-core, and one play against each installed copy (in the
+# sandbox; the newest runs the modules on the oldest target Python, 3.9). Neither may say the collection does not
+# support it.
+# galaxy-importer requires a repository: it checks a tarball built the same way that names this checkout
+# (file://...) as its repository, an address that is real, if not public.
+dist-check: deps dist venv-oldest venv-target
+	@$(MAKE) --no-print-directory dist DIST=$(BUILD)/dist-importer REPOSITORY=file://$(ROOT) >/dev/null
+	cd $(BUILD)/dist-importer && GALAXY_IMPORTER_CONFIG=$(ROOT)/tests/release/galaxy-importer.cfg HOME=$(TEST_HOME) \
+	  $(VENV)/bin/python -m galaxy_importer.main netns-core-$(VERSION).tar.gz 2>&1 | tee $(DIST)/importer.log
+	@! grep -E '^(ERROR|WARNING)|Traceback' $(DIST)/importer.log || { echo "galaxy-importer complained"; exit 1; }
+	@for which in newest oldest; do \
+	  bin=$(VENV)/bin; target=$(VENV_TARGET)/bin/python; \
+	  [ $$which = newest ] || { bin=$(VENV_OLDEST)/bin; target=$$bin/python; }; \
+	  rm -rf $(DIST_INSTALL)/$$which; \
+	  echo "== $$which: ansible-core $$($$bin/python -c "from ansible.release import __version__ as v; print(v)"), modules on $$($$target -V), the tarball installed into a fresh path"; \
+	  ANSIBLE_COLLECTIONS_PATH=$(DIST_INSTALL)/$$which \
+	    $$bin/ansible-galaxy collection install --offline -p $(DIST_INSTALL)/$$which $(TARBALL) 2>&1 \
+	    | tee $(DIST)/install-$$which.log; \
+	  tests/sandbox.sh env PATH="$$bin:$(PATH)" ANSIBLE_COLLECTIONS_PATH=$(DIST_INSTALL)/$$which \
+	    $$bin/ansible-playbook -i localhost, -c local -e ansible_python_interpreter=$$target \
+	    -e expected_version=$(VERSION) tests/release/installed.yml 2>&1 | tee $(DIST)/play-$$which.log; \
+	  ! grep -E 'does not support Ansible|DEPRECATION WARNING' $(DIST)/install-$$which.log $(DIST)/play-$$which.log \
+	    || { echo "$$which ansible-core warned about netns.core"; exit 1; }; \
+	done
+
+# What an execution environment built with the installed collection gets (ansible-builder reads
+# meta/execution-environment.yml): pyroute2 without an upper bound, ip and iptables for dpkg and rpm systems.
+ee: dist-check
+	@out=$$(ansible-builder introspect --sanitize $(DIST_INSTALL)/newest); echo "$$out"; \
+	for want in 'pyroute2>=0.9  # from collection netns.core' 'iproute2 [platform:dpkg]' 'iproute [platform:rpm]' \
+	    'iptables [platform:dpkg platform:rpm]'; do \
+	  grep -qF -- "$$want" <<<"$$out" || { echo "ansible-builder introspect lacks: $$want"; exit 1; }; \
+	done; \
+	! grep -E '^- .pyroute2.*<' <<<"$$out" || { echo "no upper bound on Python requirements"; exit 1; }
+
+# `make test` logs every ansible run (ANSIBLE_LOG_PATH); the last stage fails on a deprecation warning, or on an
+# ansible-core saying that netns.core does not support it.
+test-log:
+	@mkdir -p $(dir $(TEST_LOG)) && rm -f $(TEST_LOG) && touch $(TEST_LOG)
+
+deprecations:
+	@[ -f $(TEST_LOG) ] || { echo "no $(TEST_LOG): run make test"; exit 1; }
+	@if grep -E 'DEPRECATION WARNING|does not support Ansible version' $(TEST_LOG); then \
+	  echo "make test: deprecation warnings above ($(TEST_LOG))"; exit 1; fi
+	@echo "no deprecation warning in $$(grep -c . $(TEST_LOG)) lines of ansible output"
 
 # The lab runs on this host for real (root needed: sudo is used when you are not root).
 LAB_ARGS ?=

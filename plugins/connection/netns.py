@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 name: netns
 short_description: Run tasks inside a named network namespace on the machine Ansible runs on
-version_added: 0.2.0
+version_added: 1.0.0
 description:
   - Like the C(local) connection, but every command runs inside the network namespace C(/run/netns/NAME), as
     C(ip netns exec NAME ...) runs it. An inventory can then list the namespaces of a lab as hosts and use

@@ -20,11 +20,11 @@ attributes:
     support: full
   platform:
     description: Target OS/families that can be operated against.
-    support: N/A
-    platforms: posix
+    support: full
+    platforms: linux
 requirements:
-  - Linux, root (CAP_NET_ADMIN) on the target.
-  - pyroute2 >= 0.9 on the target.
+  - Linux, and root on the target (CAP_NET_ADMIN and CAP_SYS_ADMIN).
+  - Python >= 3.9 and pyroute2 >= 0.9 on the target.
 notes:
   - Validation happens before anything changes. Names longer than 15 characters, malformed CIDRs and
     namespace names outside C([A-Za-z0-9][A-Za-z0-9_.-]{0,63}) are refused with a message naming the option.

@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 name: bridge_nat_network
 short_description: Turn a bridge-and-NAT description into netns.core.network options
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Computes, deterministically, what the P(netns.core.bridge_nat#role) role builds, a bridge with the gateway
     address, one namespace per container, a veth from each container into the bridge, addresses, default routes
@@ -36,10 +36,25 @@ options:
         description: The bridge's address; defaults to the first host address of the subnet.
         type: str
       containers:
-        description: List of containers (C(name), C(address), C(interface), C(host_interface)).
+        description: The containers, in order.
         type: list
         elements: dict
         default: []
+        suboptions:
+          name:
+            description: Name of the container's network namespace.
+            type: str
+            required: true
+          address:
+            description: Its address in the subnet; omitted, the lowest one not yet taken.
+            type: str
+          interface:
+            description: Name of the interface inside the container.
+            type: str
+            default: eth0
+          host_interface:
+            description: Name of the veth end on the host, attached to the bridge.
+            type: str
       masquerade:
         description: NAT the subnet out of the host.
         type: bool

@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 name: netns_info_dot
 short_description: Draw netns_info as a Graphviz DOT graph
-version_added: 0.2.0
+version_added: 1.0.0
 description:
   - One box per namespace (the host too), one node per interface with its global addresses, bridges drawn as
     such, a line per veth pair, a dashed line from each bridge port to its bridge, and a note per namespace with

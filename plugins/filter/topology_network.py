@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 name: topology_network
 short_description: Turn a lab topology (nodes, bridges, links, routes, NAT) into netns.core.network options
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Used by the P(netns.core.topology#role) role. Nodes are namespaces; the node C(host) is the namespace Ansible
     runs in and is never created or deleted.

@@ -9,7 +9,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: bridge
 short_description: Manage Linux bridges on the host or inside a network namespace
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Creates a bridge (up), sets its global addresses, MTU and STP; or deletes it.
   - Deleting a bridge releases its ports; the ports themselves are not deleted.
@@ -73,6 +73,15 @@ diff:
   description: The bridge before and after (keys name, netns, kind, mtu, master, up, addresses, stp).
   returned: always
   type: dict
+  contains:
+    before:
+      description: The state before the run; empty when the object was absent.
+      returned: always
+      type: dict
+    after:
+      description: The state after the run (in check mode, what a real run would leave); empty when it is absent.
+      returned: always
+      type: dict
 """
 
 from ansible.module_utils.basic import AnsibleModule

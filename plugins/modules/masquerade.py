@@ -9,7 +9,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: masquerade
 short_description: Masquerade (source-NAT) a subnet out of the host or a router namespace
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Adds C(-t nat POSTROUTING -s SOURCE ! -d SOURCE [-o OUT] -m comment --comment "netns.core masquerade SOURCE"
     -j MASQUERADE) in the namespace's nat table, so the subnet reaches the outside through it.
@@ -83,6 +83,15 @@ diff:
   description: Before and after (keys netns, source, rules, and the forwarding sysctl).
   returned: always
   type: dict
+  contains:
+    before:
+      description: The state before the run; empty when the object was absent.
+      returned: always
+      type: dict
+    after:
+      description: The state after the run (in check mode, what a real run would leave); empty when it is absent.
+      returned: always
+      type: dict
 """
 
 from ansible.module_utils.basic import AnsibleModule

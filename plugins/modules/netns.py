@@ -9,7 +9,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: netns
 short_description: Manage named network namespaces, their loopback and their net.* sysctls
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Creates or removes a named network namespace under C(/run/netns), exactly as C(ip netns add) and
     C(ip netns delete) do, so C(ip netns exec NAME ...) works with it.
@@ -41,7 +41,6 @@ options:
         does not exist.
       - With O(state=absent), only the name is removed; the namespace lives on with its processes.
     type: int
-    version_added: 0.2.0
 extends_documentation_fragment:
   - netns.core.common
   - netns.core.common.state
@@ -85,6 +84,15 @@ diff:
   description: The namespace before and after (keys name, loopback, sysctl); empty when absent.
   returned: always
   type: dict
+  contains:
+    before:
+      description: The state before the run; empty when the object was absent.
+      returned: always
+      type: dict
+    after:
+      description: The state after the run (in check mode, what a real run would leave); empty when it is absent.
+      returned: always
+      type: dict
   sample: {"before": {}, "after": {"name": "red", "loopback": true, "sysctl": {}}}
 """
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: netns_info
 short_description: Facts about network namespaces, their links, addresses, routes and netns.core's NAT rules
-version_added: 0.2.0
+version_added: 1.0.0
 description:
   - Reads, never changes or creates anything. For the host's own namespace and the named ones under C(/run/netns),
     returns the links (kind, state, MTU, MAC, bridge, the veth peer and the namespace it lives in, the qdiscs), the
@@ -68,6 +68,47 @@ netns_info:
       for that one, its C(parameters) as M(netns.core.netem) reports them. A link never brought up has none.
   returned: always
   type: dict
+  contains:
+    namespaces:
+      description: The named namespaces asked for (all of them under C(/run/netns) by default), by name, each a dict
+        with the keys of RV(netns_info.host).
+      returned: always
+      type: dict
+    host:
+      description: The namespace Ansible runs in.
+      returned: when O(host=true)
+      type: dict
+      contains:
+        links:
+          description: The links by name, each with C(kind) (V(veth), V(bridge), V(loopback), V(device), ...),
+            C(index), C(up), C(operstate), C(mtu), C(mac), C(master) (the bridge it is attached to, or null) and,
+            for a veth, C(peer) (C(netns) and C(name) of the other end; C(netns) null for the host).
+          returned: always
+          type: dict
+        addresses:
+          description: The addresses by link name, each a list of C(address) (CIDR) and C(scope).
+          returned: always
+          type: dict
+        routes:
+          description: The unicast routes of every table, each with C(family), C(table), C(destination), C(gateway),
+            C(interface) and C(metric).
+          returned: always
+          type: list
+          elements: dict
+        ip_forward:
+          description: Whether C(net.ipv4.ip_forward) is 1.
+          returned: always
+          type: bool
+        ipv6_forwarding:
+          description: Whether C(net.ipv6.conf.all.forwarding) is 1.
+          returned: always
+          type: bool
+        rules:
+          description: The iptables and ip6tables rules netns.core tagged there, each with C(family), C(rule) (in
+            C(iptables -S) form, with its table) and C(tag).
+          returned: always
+          type: list
+          elements: dict
   sample:
     namespaces:
       red:

@@ -9,7 +9,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: netns_route
 short_description: Manage routes on the host or inside a network namespace
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Adds, replaces or deletes one unicast route (IPv4 or IPv6) in a routing table of a namespace.
   - A route is identified by (netns, table, destination, metric); a different gateway or interface replaces it.
@@ -83,6 +83,15 @@ diff:
   description: The route before and after (keys netns, table, destination, metric, gateway, interface).
   returned: always
   type: dict
+  contains:
+    before:
+      description: The state before the run; empty when the object was absent.
+      returned: always
+      type: dict
+    after:
+      description: The state after the run (in check mode, what a real run would leave); empty when it is absent.
+      returned: always
+      type: dict
 """
 
 from ansible.module_utils.basic import AnsibleModule

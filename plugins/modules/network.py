@@ -9,7 +9,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: network
 short_description: Build or remove a whole set of namespaces, bridges, veths, routes and NAT rules in one call
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Applies many objects in one process, through the same code as the single modules (M(netns.core.netns),
     M(netns.core.sysctl), M(netns.core.bridge), M(netns.core.veth), M(netns.core.netns_route),
@@ -65,7 +65,6 @@ options:
     type: list
     elements: dict
     default: []
-    version_added: 0.2.0
   owner:
     description:
       - The name of the network these objects are. Every namespace, bridge and veth end the call makes is marked
@@ -75,7 +74,6 @@ options:
         O(adopt). A bridge's subnet must not overlap an address another interface of its namespace holds.
       - Without it, objects are not marked and these checks do not run (as the single modules).
     type: str
-    version_added: 1.0.0
   adopt:
     description:
       - With O(owner), existing namespaces (by name) that hold interfaces this call does not make, which this
@@ -83,7 +81,6 @@ options:
     type: list
     elements: str
     default: []
-    version_added: 1.0.0
   state:
     description:
       - V(present) makes every listed object exist as described, applied in dependency order
@@ -146,10 +143,112 @@ diff:
   description: Before and after of every listed object, by section and object label.
   returned: always
   type: dict
+  contains:
+    before:
+      description: The state before the run; by section (V(namespaces), V(bridges), ...), then by object label.
+      returned: always
+      type: dict
+    after:
+      description: The state after the run (in check mode, what a real run would leave); by section, then by
+        object label.
+      returned: always
+      type: dict
 summary:
   description: Per section, how many objects were listed and how many changed.
   returned: always
   type: dict
+  contains:
+    namespaces:
+      description: The objects of O(namespaces).
+      returned: always
+      type: dict
+      contains:
+        objects:
+          description: How many objects the section listed.
+          returned: always
+          type: int
+        changed:
+          description: How many of them changed (or would change, in check mode).
+          returned: always
+          type: int
+    sysctls:
+      description: The objects of O(sysctls).
+      returned: always
+      type: dict
+      contains:
+        objects:
+          description: How many objects the section listed.
+          returned: always
+          type: int
+        changed:
+          description: How many of them changed (or would change, in check mode).
+          returned: always
+          type: int
+    bridges:
+      description: The objects of O(bridges).
+      returned: always
+      type: dict
+      contains:
+        objects:
+          description: How many objects the section listed.
+          returned: always
+          type: int
+        changed:
+          description: How many of them changed (or would change, in check mode).
+          returned: always
+          type: int
+    veths:
+      description: The objects of O(veths).
+      returned: always
+      type: dict
+      contains:
+        objects:
+          description: How many objects the section listed.
+          returned: always
+          type: int
+        changed:
+          description: How many of them changed (or would change, in check mode).
+          returned: always
+          type: int
+    routes:
+      description: The objects of O(routes).
+      returned: always
+      type: dict
+      contains:
+        objects:
+          description: How many objects the section listed.
+          returned: always
+          type: int
+        changed:
+          description: How many of them changed (or would change, in check mode).
+          returned: always
+          type: int
+    masquerades:
+      description: The objects of O(masquerades).
+      returned: always
+      type: dict
+      contains:
+        objects:
+          description: How many objects the section listed.
+          returned: always
+          type: int
+        changed:
+          description: How many of them changed (or would change, in check mode).
+          returned: always
+          type: int
+    port_forwards:
+      description: The objects of O(port_forwards).
+      returned: always
+      type: dict
+      contains:
+        objects:
+          description: How many objects the section listed.
+          returned: always
+          type: int
+        changed:
+          description: How many of them changed (or would change, in check mode).
+          returned: always
+          type: int
   sample: {"namespaces": {"objects": 2, "changed": 2}, "veths": {"objects": 2, "changed": 0}}
 """
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: port_forward
 short_description: Publish a port of the host (or of a router namespace) to an address inside a container network
-version_added: 0.2.0
+version_added: 1.0.0
 description:
   - Adds tagged DNAT rules so that connections to O(port) on any address of the namespace reach O(destination),
     like C(docker run -p PORT:CONTAINER_PORT).
@@ -82,6 +82,15 @@ diff:
   description: Before and after (netns, protocol, port, family, rules).
   returned: always
   type: dict
+  contains:
+    before:
+      description: The state before the run; empty when the object was absent.
+      returned: always
+      type: dict
+    after:
+      description: The state after the run (in check mode, what a real run would leave); empty when it is absent.
+      returned: always
+      type: dict
 """
 
 from ansible.module_utils.basic import AnsibleModule

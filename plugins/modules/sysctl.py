@@ -9,7 +9,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: sysctl
 short_description: Set a runtime network sysctl on the host or inside a network namespace
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Sets one C(net.*) sysctl at runtime, in the namespace Ansible runs in or inside a named namespace.
   - Nothing is persisted (C(/etc/sysctl.conf) is not written); C(ansible.posix.sysctl) cannot reach inside a
@@ -59,6 +59,15 @@ diff:
   description: The sysctl before and after (keys netns, name, value).
   returned: always
   type: dict
+  contains:
+    before:
+      description: The state before the run; empty when the object was absent.
+      returned: always
+      type: dict
+    after:
+      description: The state after the run (in check mode, what a real run would leave); empty when it is absent.
+      returned: always
+      type: dict
   sample: {"before": {"netns": "router", "name": "net.ipv4.ip_forward", "value": "0"},
            "after": {"netns": "router", "name": "net.ipv4.ip_forward", "value": "1"}}
 """

@@ -9,7 +9,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: veth
 short_description: Manage veth pairs between the host and network namespaces
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Creates a veth pair with each end directly in its namespace (so every container can have its own C(eth0)),
     attaches ends to bridges, sets addresses and MTU, and brings both ends up.
@@ -100,6 +100,15 @@ diff:
     and addresses; empty when absent.
   returned: always
   type: dict
+  contains:
+    before:
+      description: The state before the run; empty when the object was absent.
+      returned: always
+      type: dict
+    after:
+      description: The state after the run (in check mode, what a real run would leave); empty when it is absent.
+      returned: always
+      type: dict
 """
 
 from ansible.module_utils.basic import AnsibleModule
