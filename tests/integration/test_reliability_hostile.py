@@ -239,9 +239,9 @@ def test_two_masquerades_of_one_source_by_two_uplinks_coexist():
         mod("port_forward", {"port": 8080, "destination": "10.98.0.2:80", "in_interface": "up1"}),
     ]
     assert all(r["changed"] for r in play(tasks))
-    for _ in range(2):
+    for attempt in range(2):
         again = play(tasks)
-        assert [r["changed"] for r in again] == [False] * 4, again  # never flaps
+        assert [r["changed"] for r in again] == [False] * 4, (attempt, again)  # never flaps
     nat = sh("iptables -w -t nat -S")
     assert "-o up0" in nat and "-o up1" in nat and "-i up0" in nat and "-i up1" in nat
     gone = run("masquerade", {"source": "10.98.0.0/24", "out_interface": "up0", "state": "absent"})
