@@ -175,7 +175,8 @@ def four_steps(tasks: list[dict] | None, verify, playbook: str | None = None):
         assert predicted["actions"] == done["actions"], "check mode announced other actions than the real run took"
         if not assumed(predicted):
             assert predicted["diff"]["after"] == done["diff"]["after"], (predicted["diff"], done["diff"])
-    assert verify() is not False, "verify() returned False: the kernel does not hold what the tasks asked for"
+    # verify() asserts; a verify that returns something (a bare comparison, `lambda: x in y`) asserts nothing
+    assert verify() is None, "verify() returned a value: it must assert what the kernel holds, not return it"
 
     converged = snapshot()
     again = run_it(check=False)
@@ -191,16 +192,36 @@ def four_steps(tasks: list[dict] | None, verify, playbook: str | None = None):
     return real
 
 
-def fails_cleanly(module: str, args: dict, *fragments: str, check: bool = False) -> dict:
-    """The task fails, its message contains every fragment, and the kernel is unchanged."""
+def fails_cleanly(module: str, args: dict, *fragments: str, check_warns: tuple[str, ...] | None = None) -> dict:
+    """The task fails before anything changes, in a real run and in a check run; returns the real run's result.
+
+    Both runs must fail with a message that contains every fragment, without a traceback, and leave the kernel as
+    it was. check_warns: the check run instead plans around something an earlier task of the play could create
+    (a namespace that does not exist yet): it must then succeed, changed, with a warning containing each of
+    these fragments.
+    """
     before = snapshot()
-    result = run(module, args, check=check)
+    result = run(module, args)
+    _failed_with(result, fragments)
+    assert snapshot() == before, "a failed task changed the kernel"
+
+    checked = run(module, args, check=True)
+    if check_warns is None:
+        _failed_with(checked, fragments)
+    else:
+        assert checked["status"] == "ok" and checked["changed"], checked
+        warnings = " ".join(checked.get("warnings", []))
+        for fragment in check_warns:
+            assert fragment in warnings, (fragment, checked.get("warnings"))
+    assert snapshot() == before, "a check run changed the kernel"
+    return result
+
+
+def _failed_with(result: dict, fragments) -> None:
     assert result["status"] == "failed", result
     assert "Traceback" not in result.get("module_stderr", "") + str(result.get("exception", "")), result
     for fragment in fragments:
         assert fragment in result["msg"], (fragment, result["msg"])
-    assert snapshot() == before, "a failed task changed the kernel"
-    return result
 
 
 @pytest.fixture(autouse=True)
