@@ -49,6 +49,7 @@ HOST = "host"
 MARK = "@@netns.core kernel_state@@"
 
 COUNTERS = re.compile(r" \[\d+:\d+\]$", re.MULTILINE)
+MAC = re.compile(r"[0-9a-f]{2}(:[0-9a-f]{2}){5}")
 NFT_COUNTERS = re.compile(r"counter packets \d+ bytes \d+")
 # link flags that follow the carrier (a veth's carrier comes up when its peer does)
 ASYNC_FLAGS = {"LOWER_UP", "NO-CARRIER", "M-DOWN", "DORMANT"}
@@ -150,7 +151,9 @@ def _fdb_raw(text: str) -> str:
     kept = []
     for line in text.splitlines():
         words = line.split()
-        if words and ("permanent" in words or "static" in words) and not int(words[0].split(":")[0], 16) & 1:
+        if not words or not MAC.fullmatch(words[0]):
+            kept.append(line.rstrip() + "\n")  # not an entry: an error, say
+        elif ("permanent" in words or "static" in words) and not int(words[0][:2], 16) & 1:
             kept.append(line.rstrip() + "\n")
     return "".join(kept)
 
