@@ -93,7 +93,7 @@ def longest_first(paths: list[str]) -> list[str]:
 
 
 def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
     parser.add_argument("--jobs", type=int, default=int(os.environ.get("NETNS_CORE_SHARDS") or 3))
     parser.add_argument("--alone", action="append", default=[], help="run this file after the others, alone")
     parser.add_argument("files", nargs="*")
