@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from conftest import addresses, fails_cleanly, four_steps, links, run, sh
+from conftest import addresses, fails_cleanly, four_steps, links, play, run, sh
 
 
 def test_host_end_and_container_eth0_with_v4_and_v6():

@@ -59,6 +59,7 @@ def test_every_recorded_link_parses():
 def test_loopback():
     assert links("host")["lo"] == {
         "name": "lo",
+        "alias": None,
         "index": 1,
         "kind": None,
         "mtu": 65536,
