@@ -44,7 +44,9 @@ class CallbackModule(CallbackBase):
         flavour = os.environ.get("NETNS_CORE_SNAPSHOT")
         prefix = os.environ.get("NETNS_CORE_SNAPSHOT_TASKS")
         if flavour and (status == "failed" or prefix and record["task"].startswith(prefix)):
-            record["kernel_after"] = {"raw": kernel_state.raw, "stable": kernel_state.stable}[flavour]()
+            if flavour not in ("raw", "stable"):
+                raise ValueError(f"NETNS_CORE_SNAPSHOT is {flavour!r}: say raw or stable (kernel_state.py)")
+            record["kernel_after"] = kernel_state.raw() if flavour == "raw" else kernel_state.stable()
         self.results.append(record)
 
     def v2_runner_on_ok(self, result) -> None:
