@@ -237,7 +237,7 @@ def test_two_masquerades_of_one_source_by_two_uplinks_coexist():
         mod("port_forward", {"port": 8080, "destination": "10.98.0.2:80", "in_interface": "up1"}),
     ]
     assert all(r["changed"] for r in play(tasks))
-    for _attempt in range(2):
+    for _ in range(2):
         again = play(tasks)
         assert [r["changed"] for r in again] == [False] * 4, again  # never flaps
     nat = sh("iptables -w -t nat -S")
