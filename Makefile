@@ -112,17 +112,19 @@ sanity: venv
 unit: venv collection
 	PYTHONPATH=$(COLLECTIONS) python -m pytest tests/unit -q
 
+# Test files run at once, each in a sandbox of its own (tests/tools/shards.py; NETNS_CORE_SHARDS of them, 3).
 integration: deps venv collection
-	tests/sandbox.sh env PATH="$(PATH)" ANSIBLE_COLLECTIONS_PATH="$(COLLECTIONS)" \
-	  $(VENV)/bin/python -m pytest tests/integration -q --ignore-glob='*/test_reliability_*'
+	$(VENV)/bin/python tests/tools/shards.py \
+	  $(filter-out tests/integration/test_reliability_%,$(sort $(wildcard tests/integration/test_*.py)))
 
 # The reliability suite (tests/integration/test_reliability_*.py, in the sandbox too): bad input, check-mode
 # purity, SIGKILL at random points, foreign state, concurrency, no root. Its figures (for the README's
-# Reliability section) land in .build/reliability/figures.json.
+# Reliability section) land in .build/reliability/figures.json. The crash and concurrency files are timed, so
+# they run alone, after the others.
 reliability: deps venv collection
 	@rm -f $(BUILD)/reliability/figures.json
-	tests/sandbox.sh env PATH="$(PATH)" ANSIBLE_COLLECTIONS_PATH="$(COLLECTIONS)" \
-	  $(VENV)/bin/python -m pytest -q $(sort $(wildcard tests/integration/test_reliability_*.py))
+	$(VENV)/bin/python tests/tools/shards.py --jobs 2 $(addprefix --alone tests/integration/test_reliability_,\
+	  crash.py concurrency.py) $(sort $(wildcard tests/integration/test_reliability_*.py))
 	@$(VENV)/bin/python tests/integration/reliability.py
 
 # Molecule scenarios (extensions/molecule/*), each inside its own throw-away sandbox. The default driver keeps

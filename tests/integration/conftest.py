@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
+import kernel_state
 import pytest
 import yaml
 
@@ -107,63 +107,20 @@ def run(module: str, args: dict, check: bool = False) -> dict:
 
 
 # -- what the kernel holds ----------------------------------------------------------------------------------
-# operstate, carrier flags, IPv6 link-local addresses and the routes DAD adds follow the kernel's own clock
-# (a veth's carrier comes up when its peer does; DAD finishes ~1 s after an address appears), so snapshots
-# keep only what a task sets: the admin state, not the carrier.
-LINK_KEYS = ("ifname", "link_type", "mtu", "master", "link_netnsid", "address")
-ASYNC_FLAGS = {"LOWER_UP", "NO-CARRIER", "M-DOWN", "DORMANT"}
-
-
-def _stable_route(line: str) -> str | None:
-    words = [w for w in line.split() if w != "linkdown"]
-    if not words or "fe80::" in line or words[0] in ("local", "anycast", "multicast") and ":" in line:
-        return None
-    if words[0].startswith("ff00::") or words[0] == "multicast":
-        return None
-    return " ".join(words)
-
-
+# One reader of the kernel for every test, the test callback and molecule: kernel_state.py (its SOURCES list
+# says what is read). snapshot() is its stable flavour: without what follows a task on the kernel's own clock
+# (carrier and operstate, IPv6 link-local addresses, the routes DAD adds), so it can be taken right after a run.
 def namespaces() -> list[str]:
-    return sorted(os.listdir("/run/netns"))
+    return kernel_state.namespaces()
 
 
 def in_ns(ns: str | None, command: str) -> str:
     return command if ns is None else f"ip netns exec {ns} {command}"
 
 
-def ns_snapshot(ns: str | None) -> dict:
-    links = []
-    for link in json.loads(sh(in_ns(ns, "ip -j -d link show"))):
-        entry = {key: link.get(key) for key in LINK_KEYS}
-        entry["flags"] = sorted(set(link.get("flags", [])) - ASYNC_FLAGS)
-        entry["kind"] = (link.get("linkinfo") or {}).get("info_kind")
-        links.append(entry)
-    addrs = {
-        item["ifname"]: sorted(
-            f"{a['local']}/{a['prefixlen']}" for a in item.get("addr_info", []) if not a["local"].startswith("fe80:")
-        )
-        for item in json.loads(sh(in_ns(ns, "ip -j addr show")))
-    }
-    routes = sh(in_ns(ns, "ip route show table all")) + sh(in_ns(ns, "ip -6 route show table all"))
-    rules = "".join(
-        re.sub(r" \[\d+:\d+\]$", "", line) + "\n"  # chain packet counters move with any packet
-        for tool in ("iptables-save", "ip6tables-save")
-        for line in sh(in_ns(ns, tool)).splitlines()
-        if not line.startswith("#")
-    )
-    sysctls = sh(in_ns(ns, "sysctl net.ipv4.ip_forward net.ipv6.conf.all.forwarding"))
-    return {
-        "links": links,
-        "addresses": addrs,
-        "routes": sorted(filter(None, map(_stable_route, routes.splitlines()))),
-        "rules": rules,
-        "sysctl": sysctls,
-    }
-
-
 def snapshot() -> dict:
-    """Everything the tests could change: the sandbox host and every named namespace."""
-    return {"namespaces": namespaces(), "host": ns_snapshot(None), **{ns: ns_snapshot(ns) for ns in namespaces()}}
+    """Everything the tests could change: the sandbox host and every named namespace (kernel_state.stable())."""
+    return kernel_state.stable()
 
 
 def links(ns: str | None = None) -> dict[str, dict]:
@@ -218,7 +175,8 @@ def four_steps(tasks: list[dict] | None, verify, playbook: str | None = None):
         assert predicted["actions"] == done["actions"], "check mode announced other actions than the real run took"
         if not assumed(predicted):
             assert predicted["diff"]["after"] == done["diff"]["after"], (predicted["diff"], done["diff"])
-    assert verify() is not False, "verify() returned False: the kernel does not hold what the tasks asked for"
+    # verify() asserts; a verify that returns something (a bare comparison, `lambda: x in y`) asserts nothing
+    assert verify() is None, "verify() returned a value: it must assert what the kernel holds, not return it"
 
     converged = snapshot()
     again = run_it(check=False)
@@ -234,16 +192,36 @@ def four_steps(tasks: list[dict] | None, verify, playbook: str | None = None):
     return real
 
 
-def fails_cleanly(module: str, args: dict, *fragments: str, check: bool = False) -> dict:
-    """The task fails, its message contains every fragment, and the kernel is unchanged."""
+def fails_cleanly(module: str, args: dict, *fragments: str, check_warns: tuple[str, ...] | None = None) -> dict:
+    """The task fails before anything changes, in a real run and in a check run; returns the real run's result.
+
+    Both runs must fail with a message that contains every fragment, without a traceback, and leave the kernel as
+    it was. check_warns: the check run instead plans around something an earlier task of the play could create
+    (a namespace that does not exist yet): it must then succeed, changed, with a warning containing each of
+    these fragments.
+    """
     before = snapshot()
-    result = run(module, args, check=check)
+    result = run(module, args)
+    _failed_with(result, fragments)
+    assert snapshot() == before, "a failed task changed the kernel"
+
+    checked = run(module, args, check=True)
+    if check_warns is None:
+        _failed_with(checked, fragments)
+    else:
+        assert checked["status"] == "ok" and checked["changed"], checked
+        warnings = " ".join(checked.get("warnings", []))
+        for fragment in check_warns:
+            assert fragment in warnings, (fragment, checked.get("warnings"))
+    assert snapshot() == before, "a check run changed the kernel"
+    return result
+
+
+def _failed_with(result: dict, fragments) -> None:
     assert result["status"] == "failed", result
     assert "Traceback" not in result.get("module_stderr", "") + str(result.get("exception", "")), result
     for fragment in fragments:
         assert fragment in result["msg"], (fragment, result["msg"])
-    assert snapshot() == before, "a failed task changed the kernel"
-    return result
 
 
 @pytest.fixture(autouse=True)

@@ -7,6 +7,7 @@ reliability` prints them.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 from pathlib import Path
@@ -17,10 +18,13 @@ FIGURES = Path(
 
 
 def record_figure(name: str, value) -> None:
+    """Add one figure; test files running at once (tests/tools/shards.py) take turns on a lock file."""
     FIGURES.parent.mkdir(parents=True, exist_ok=True)
-    figures = json.loads(FIGURES.read_text()) if FIGURES.exists() else {}
-    figures[name] = value
-    FIGURES.write_text(json.dumps(figures, indent=2, sort_keys=True) + "\n")
+    with open(FIGURES.with_name(FIGURES.name + ".lock"), "w", encoding="utf-8") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        figures = json.loads(FIGURES.read_text()) if FIGURES.exists() else {}
+        figures[name] = value
+        FIGURES.write_text(json.dumps(figures, indent=2, sort_keys=True) + "\n")
 
 
 def summary(figures: dict) -> str:

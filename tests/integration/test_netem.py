@@ -131,7 +131,11 @@ def test_a_rate_shapes_a_bulk_transfer_and_removing_it_restores_full_speed():
     assert result["changed"] and result["actions"] == [f"change tbf on eth0 in netns a (rate {2 * RATE_MBIT}mbit)"]
 
     removed = {"netns.core.netem": {"interface": "eth0", "netns": "a", "state": "absent"}}
-    (result,) = four_steps([removed], lambda: root_of("a", "eth0")["kind"] == "noqueue")
+
+    def verify():
+        assert root_of("a", "eth0")["kind"] == "noqueue"
+
+    (result,) = four_steps([removed], verify)
     assert result["diff"]["after"] == {} and result["diff"]["before"]["rate"] == f"{2 * RATE_MBIT}mbit"
     restored = throughput_mbit(1.0)
     print(f"after state=absent: {restored:.0f} Mbit/s")
@@ -194,7 +198,11 @@ def test_a_delay_shows_in_the_round_trip_time():
     pair()
     assert _rtt_ms("a", "10.5.0.2") < 20
     task = {"netns.core.netem": {"interface": "eth0", "netns": "a", "delay": "100ms", "jitter": "1ms"}}
-    four_steps([task], lambda: root_of("a", "eth0")["kind"] == "netem")
+
+    def verify():
+        assert root_of("a", "eth0")["kind"] == "netem"
+
+    four_steps([task], verify)
     assert 95 <= _rtt_ms("a", "10.5.0.2") <= 150
 
 
@@ -202,7 +210,11 @@ def test_a_delay_shows_in_the_round_trip_time():
 def test_a_loss_of_100_percent_stops_pings():
     pair()
     task = {"netns.core.netem": {"interface": "eth0", "netns": "a", "loss": "100%"}}
-    four_steps([task], lambda: root_of("a", "eth0")["kind"] == "netem")
+
+    def verify():
+        assert root_of("a", "eth0")["kind"] == "netem"
+
+    four_steps([task], verify)
     ping = subprocess.run(["ip", "netns", "exec", "a", "ping", "-c", "2", "-W", "1", "10.5.0.2"], check=False)
     assert ping.returncode != 0
     run("netem", {"interface": "eth0", "netns": "a", "state": "absent"})

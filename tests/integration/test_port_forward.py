@@ -135,19 +135,28 @@ def test_new_destination_replaces_the_rules_and_in_interface_limits(server):
         ({"port": 80, "destination": "fd00::2]:80"}, "is not an IP address"),
         ({"port": 80, "destination": "127.0.0.1:80"}, "cannot receive a forwarded connection"),
         ({"port": 80, "destination": "10.0.0.2", "in_interface": "a-too-long-interface"}, "Linux allows 15"),
-        ({"port": 80, "destination": "10.0.0.2", "netns": "nowhere"}, "netns 'nowhere' does not exist"),
     ],
 )
 def test_bad_input(args, fragment):
     fails_cleanly("port_forward", args, fragment)
 
 
+def test_a_missing_namespace_fails_and_is_assumed_in_check_mode():
+    fails_cleanly(
+        "port_forward",
+        {"port": 80, "destination": "10.0.0.2", "netns": "nowhere"},
+        "netns 'nowhere' does not exist",
+        check_warns=("check mode: netns 'nowhere' does not exist",),
+    )
+
+
 def test_ipv6_destination_uses_ip6tables():
     sh("ip netns add web")
-    (result,) = four_steps(
-        [{"netns.core.port_forward": {"port": 8080, "destination": "[fd00:98::2]:80"}}],
-        lambda: "--to-destination [fd00:98::2]:80" in sh("ip6tables -t nat -S PREROUTING"),
-    )
+
+    def verify():
+        assert "--to-destination [fd00:98::2]:80" in sh("ip6tables -t nat -S PREROUTING")
+
+    (result,) = four_steps([{"netns.core.port_forward": {"port": 8080, "destination": "[fd00:98::2]:80"}}], verify)
     assert "-t nat -A OUTPUT ! -d ::1/128" in " ".join(result["rules"])
 
 

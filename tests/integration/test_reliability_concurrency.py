@@ -15,8 +15,9 @@ import time
 from pathlib import Path
 
 from conftest import namespaces
+from kernel_state import shape
 from reliability import record_figure
-from test_reliability_crash import Runner, nothing_left, shape
+from test_reliability_crash import Runner, nothing_left
 
 N = 20
 

@@ -28,7 +28,8 @@ import time
 from pathlib import Path
 
 import yaml
-from conftest import ansible_env, namespaces, sh, snapshot
+from conftest import ansible_env, namespaces, sh
+from kernel_state import shape
 from reliability import record_figure
 
 TRIALS = int(os.environ.get("NETNS_CORE_CRASH_TRIALS", "20"))
@@ -158,21 +159,6 @@ def state_of(pid: int) -> str:
             return handle.read().rsplit(")", 1)[1].split()[0]
     except OSError:
         return "X"
-
-
-def shape(sort_rules: bool = False) -> dict:
-    """What the network is, without what the kernel numbers on its own (MACs, nsids, the order of ifindexes);
-    sort_rules: iptables rules as a set (two networks converged at once interleave their rules)."""
-    state = snapshot()
-    for key, value in state.items():
-        if key != "namespaces":
-            for link in value["links"]:
-                link.pop("address", None)
-                link.pop("link_netnsid", None)
-            value["links"].sort(key=lambda link: link["ifname"])
-            if sort_rules:
-                value["rules"] = sorted(value["rules"].splitlines())
-    return state
 
 
 def same_shape(reference: dict, what: str) -> None:

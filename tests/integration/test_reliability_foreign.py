@@ -13,6 +13,7 @@ before, and the foreign network still works.
 
 from __future__ import annotations
 
+import kernel_state
 from conftest import namespaces, ping, play, sh, snapshot
 from kernel_state import settled
 from reliability import record_figure
@@ -90,7 +91,7 @@ def foreign_works() -> None:
 def counts() -> dict:
     """How many foreign objects the comparison covers."""
     state = snapshot()
-    spaces = [state["host"]] + [state[ns] for ns in state["namespaces"]]
+    spaces = list(kernel_state.spaces(state).values())
     return {
         "namespaces": len(state["namespaces"]),
         "links": sum(len(s["links"]) for s in spaces),

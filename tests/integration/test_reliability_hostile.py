@@ -13,11 +13,10 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 import time
 
 import pytest
-from conftest import HERE, links, play, run, sh
+from conftest import links, play, run, sh
 from kernel_state import raw
 from reliability import record_figure
 from test_reliability_bad_input import settle
@@ -171,8 +170,7 @@ def run_corpus(check: bool) -> dict[str, dict]:
                 "rescue": [{"name": f"rescued {case_id}", "ansible.builtin.debug": {"msg": "failed as expected"}}],
             }
         )
-    snapshot = f"{sys.executable} {HERE / 'kernel_state.py'}"
-    env = {"NETNS_CORE_SNAPSHOT": snapshot, "NETNS_CORE_SNAPSHOT_TASKS": "hostile"}
+    env = {"NETNS_CORE_SNAPSHOT": "raw", "NETNS_CORE_SNAPSHOT_TASKS": "hostile"}
     results = play(tasks, check=check, env=env)
     by_case: dict[str, dict] = {}
     current = None

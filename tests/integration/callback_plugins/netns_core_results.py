@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import json
 import os
-import shlex
-import subprocess
+import sys
 
 from ansible.plugins.callback import CallbackBase
+
+# kernel_state.py, the tests' one reader of the kernel, sits in the directory above this one
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import kernel_state  # noqa: E402
 
 DOCUMENTATION = r"""
 name: netns_core_results
@@ -16,9 +19,10 @@ type: aggregate
 short_description: write task results as JSON (netns.core integration tests only)
 description:
   - Writes a list of task results to the file named by the environment variable NETNS_CORE_RESULTS.
-  - With NETNS_CORE_SNAPSHOT set (a command), runs it right after each failed task (and each task whose name
-    starts with NETNS_CORE_SNAPSHOT_TASKS) and keeps its output in the record as C(kernel_after), so a test can
-    compare the kernel after every failure of one playbook.
+  - With NETNS_CORE_SNAPSHOT set (C(raw) or C(stable), a flavour of tests/integration/kernel_state.py), takes
+    that snapshot right after each failed task (and each task whose name starts with NETNS_CORE_SNAPSHOT_TASKS)
+    and keeps it in the record as C(kernel_after), so a test can compare the kernel after every failure of one
+    playbook.
 """
 
 
@@ -37,11 +41,12 @@ class CallbackModule(CallbackBase):
         if "status" in record:  # a module's own `status` (uri: the HTTP code) is kept as module_status
             record["module_status"] = record["status"]
         record.update(task=result._task.get_name(), host=result._host.get_name(), status=status)
-        snapshot = os.environ.get("NETNS_CORE_SNAPSHOT")
+        flavour = os.environ.get("NETNS_CORE_SNAPSHOT")
         prefix = os.environ.get("NETNS_CORE_SNAPSHOT_TASKS")
-        if snapshot and (status == "failed" or prefix and record["task"].startswith(prefix)):
-            done = subprocess.run(shlex.split(snapshot), capture_output=True, text=True, check=False)
-            record["kernel_after"] = done.stdout + done.stderr
+        if flavour and (status == "failed" or prefix and record["task"].startswith(prefix)):
+            if flavour not in ("raw", "stable"):
+                raise ValueError(f"NETNS_CORE_SNAPSHOT is {flavour!r}: say raw or stable (kernel_state.py)")
+            record["kernel_after"] = kernel_state.raw() if flavour == "raw" else kernel_state.stable()
         self.results.append(record)
 
     def v2_runner_on_ok(self, result) -> None:
