@@ -144,6 +144,16 @@ class KernelModel:
         self._spaces[ns] = Namespace(ns, "present", fresh=True)
         self._spaces[ns].namespace_id = namespace_id
 
+    def links_into(self, ns: str) -> tuple:
+        """(namespace, name) of the veth ends elsewhere, as far as the model knows them, whose peer is in `ns`."""
+        return tuple(
+            (other_ns, name)
+            for other_ns, space in self._spaces.items()
+            if other_ns != ns
+            for name, link in space.links.items()
+            if link and link.get("peer") and link["peer"][0] == ns
+        )
+
     def remove_namespace(self, ns: str) -> None:
         """The namespace goes, and with it every link in it; a veth end elsewhere whose peer was in it goes too."""
         gone = self.space(ns)

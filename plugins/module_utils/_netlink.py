@@ -435,6 +435,16 @@ class Session:
                 return "?", None
         return peer_ns, self.view(peer_ns).link_by_index(link["peer_index"])
 
+    def link_exists(self, ns: str | None, name: str) -> bool:
+        """Whether the kernel has a link of this name in `ns` now (one request, no cache)."""
+        try:
+            self.ipr(ns).link("get", ifname=name)
+        except NetlinkError as exc:
+            if exc.code == errno.ENODEV:
+                return False
+            raise
+        return True
+
     def close(self) -> None:
         for sock in self._sockets.values():
             with contextlib.suppress(Exception):

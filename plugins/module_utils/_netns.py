@@ -90,7 +90,8 @@ class Netns(Resource):
             if self.pid is not None:
                 text = f"remove the name {self.name} (the namespace lives on with its processes)"
                 return [DeleteNetns(self.name).says(text)]
-            return [DeleteNetns(self.name).says(f"delete netns {self.name}")]
+            peers = model.links_into(self.name)
+            return [DeleteNetns(self.name, peers).says(f"delete netns {self.name}")]
         if self.pid is not None and before is not None and not stale and before["namespace"] != want["namespace"]:
             raise NetnsCoreError(
                 f"netns {self.name!r} already names another network namespace ({before['namespace']}) than the one "

@@ -16,6 +16,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import socket
+import time
 from dataclasses import dataclass, field
 
 from ansible_collections.netns.core.plugins.module_utils._deps import pyroute2_netns
@@ -40,6 +41,8 @@ from ansible_collections.netns.core.plugins.module_utils._tc import (
     tc_arguments,
 )
 
+#: how long a namespace deletion waits for the kernel to free the veth ends elsewhere that die with it
+PEERS_GONE_SECONDS = 5.0
 RT_SCOPE_LINK = 253
 RT_SCOPE_NOWHERE = 255
 EVERY_NAMESPACE = "*"
@@ -126,9 +129,12 @@ class AttachNetns(Op):
 
 @dataclass
 class DeleteNetns(Op):
-    """Delete the name (and with it the namespace, unless processes keep it)."""
+    """Delete the name (and with it the namespace, unless processes keep it). The kernel frees a namespace's links
+    on its own clock: `peers`, the veth ends elsewhere whose other end was in it, are waited for (bounded), so the
+    run ends with them gone."""
 
     name: str = ""
+    peers: tuple = ()
 
     def simulate(self, model: KernelModel) -> None:
         model.remove_namespace(self.name)
@@ -136,6 +142,12 @@ class DeleteNetns(Op):
     def execute(self, ctx: ExecContext) -> None:
         ctx.session.forget(self.name)
         pyroute2_netns.remove(self.name)
+        deadline = time.monotonic() + PEERS_GONE_SECONDS
+        waiting = list(self.peers)
+        while waiting and time.monotonic() < deadline:
+            waiting = [(ns, name) for ns, name in waiting if ctx.session.link_exists(ns, name)]
+            if waiting:
+                time.sleep(0.02)
 
     def stale(self):
         return (EVERY_NAMESPACE,), True  # veth peers elsewhere go with it

@@ -72,7 +72,14 @@ class Veth(Resource):
             refuse_other_kind(model, ns, name, "veth", option)
             if model.link(ns, name) is None:
                 continue
-            found_ns, found = model.peer(ns, name, other_ns)
+            try:
+                found_ns, found = model.peer(ns, name, other_ns)
+            except NetnsCoreError as exc:
+                if self.state != "absent":
+                    raise
+                # its other end is in a namespace with no name (one being deleted, or someone else's)
+                model.left.append(f"{self.label()} left as it is: {exc.msg}")
+                return None
             if found != other:
                 text = (
                     f"{other_option} {other!r}: interface {name!r}{where_or_host(ns)} is a veth whose peer"

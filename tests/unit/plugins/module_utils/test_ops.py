@@ -268,3 +268,9 @@ def test_an_alias_marks_a_link_and_survives_a_move(model):
     assert model.owner("red", "lo") == "lab"
     run(model, SetAlias("red", "b", ""))
     assert model.owner("red", "b") is None
+
+
+def test_deleting_a_namespace_knows_the_veth_ends_elsewhere_that_die_with_it(model):
+    run(model, CreateNetns("red"), CreateVeth(None, "veth-red", "red", "eth0", None))
+    assert model.links_into("red") == ((None, "veth-red"),)
+    assert model.links_into("blue") == ()
