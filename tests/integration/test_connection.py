@@ -15,7 +15,7 @@ from conftest import BIN, COLLECTIONS, HERE, play_file, sh
 
 INVENTORY = {
     "lab": {
-        "hosts": {"lab-red": {}, "lab-blue": {}, "nowhere": {}},
+        "hosts": {"lab-red": {}, "lab-blue": {}, "nowhere": {}, "stale": {}, "alink": {}},
         "vars": {"ansible_connection": "netns.core.netns", "ansible_python_interpreter": sys.executable},
     }
 }
@@ -69,3 +69,14 @@ def test_a_namespace_that_does_not_exist_is_a_clear_failure():
     (result,) = results
     assert result["status"] == "unreachable" and "netns 'nowhere' does not exist under /run/netns" in result["msg"]
     assert "nowhere" not in sh("ip netns list")
+
+
+def test_a_stale_name_or_a_foreign_entry_is_a_clear_failure():
+    sh("touch /run/netns/stale && ln -s /tmp /run/netns/alink")
+    try:
+        (stale,) = run_in_namespaces([{"ansible.builtin.command": "true"}], "stale")
+        assert stale["status"] == "unreachable" and "no namespace mounted on it" in stale["msg"], stale
+        (foreign,) = run_in_namespaces([{"ansible.builtin.command": "true"}], "alink")
+        assert foreign["status"] == "unreachable" and "is a symbolic link, not a namespace" in foreign["msg"], foreign
+    finally:
+        sh("rm -f /run/netns/stale /run/netns/alink")
