@@ -64,7 +64,14 @@ class Bridge(Resource):
             if before is None or someone_elses(model, self.ns, self.name, self.owner, what):
                 return []
             return [DeleteLink(self.ns, self.name).says(f"delete bridge {at} (its ports are released)")]
-        if self.owner is not None and self.addresses:
+        settled = (
+            before is not None
+            and before["addresses"] == self.addresses
+            and model.owner(self.ns, self.name) == self.owner
+        )
+        if self.owner is not None and self.addresses and not settled:
+            # a new subnet (or a bridge not yet ours) must not overlap another interface's; an unchanged one of
+            # ours was checked when it was made (another network is refused at its own run)
             overlapping(model, self.ns, self.name, self.addresses, self.owner)
         ops: list[Op] = []
         have = before

@@ -264,7 +264,9 @@ class KernelModel:
         return sorted(name for name, link in space.links.items() if link is not None)
 
     def all_addresses(self, ns: str | None) -> dict[str, list[str]]:
-        """Every link's global addresses in a namespace."""
+        """Every link's global addresses in a namespace (one dump of the namespace's addresses)."""
+        if self._readable(ns):
+            self.session.view(ns).load_all_addresses()
         return {name: self.addresses(ns, name) for name in self.link_names(ns)}
 
     def ports(self, ns: str | None, bridge: str) -> list[str]:

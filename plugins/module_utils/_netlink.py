@@ -193,6 +193,12 @@ class NsView:
         """Global (scope universe) addresses of one interface, canonical CIDR, sorted."""
         return list(self._addresses_of(self.index(name))[0])
 
+    def load_all_addresses(self) -> None:
+        """One dump of every interface's addresses (for questions about all of them: not one request each)."""
+        if not self._all_addrs and self.exists:
+            self._store_addresses(self.ipr.get_addr())
+            self._all_addrs = True
+
     def secondaries(self, name: str) -> set[str]:
         """IPv4 addresses of `name` that the kernel lists as secondary (another address of their subnet is primary)."""
         return set(self._addresses_of(self.index(name))[1])
