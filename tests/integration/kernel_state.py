@@ -4,14 +4,17 @@
 Read (SOURCES below, per namespace: the sandbox host and every name in /run/netns; plus two file trees):
   /run/netns    each name, file or directory, and whether a namespace is mounted there (a stale file has none)
   /etc/netns    the files `ip netns exec` would bind over /etc, with a digest of their content
-  links         ip -j -d link show
+  links         ip -j -d link show (a VXLAN device with its details: vni, port, local, learning, underlay link)
   addresses     ip -j addr show
   routes        ip -4 / ip -6 route show table all
   policy_rules  ip -4 / ip -6 rule show
   rules         iptables-save and ip6tables-save (every table)
   sysctl        forwarding (ip_forward, conf/*/forwarding v4 and v6) and conf/*/rp_filter
-  neighbours    ip neigh show nud permanent (what somebody set, not what traffic learned)
-  fdb           bridge fdb show: static and permanent unicast entries (not learned ones, not multicast)
+  neighbours    ip neigh show nud permanent (what somebody set, not what traffic learned), one line per entry with
+                its device (a VXLAN device's peers: VTEP address -> VTEP MAC)
+  fdb           bridge fdb show: static and permanent unicast entries (not learned ones, not multicast), with
+                their device and, on a VXLAN device, their `dst` (a peer's VTEP MAC -> its underlay address; the
+                all-zero MAC of flood entries too)
   qdiscs        tc qdisc show
   nftables      nft list ruleset, where the nft command exists
 
@@ -26,6 +29,10 @@ Flavours:
 
 A new kind of state is one Source: a name, the shell command run inside each namespace, and how it is cleaned
 for each flavour. Each namespace is read by ONE process (`ip netns exec NS sh -c SCRIPT`).
+
+Another machine: in_process(PID) reads the namespaces of a process (a simulated host of tests/tools/simhosts.py:
+its network, mount and UTS namespaces, with its own /run/netns and /sys) by running this file there, so whole
+simulated hosts can be compared before and after a run.
 
 Command line (the test callback, molecule):  python kernel_state.py [--raw | --stable]   (JSON for --stable)
 """
@@ -55,6 +62,8 @@ NFT_COUNTERS = re.compile(r"counter packets \d+ bytes \d+")
 ASYNC_FLAGS = {"LOWER_UP", "NO-CARRIER", "M-DOWN", "DORMANT"}
 # what a task sets on a link; the stable flavour keeps these only
 LINK_KEYS = ("ifname", "link_type", "mtu", "master", "link_netnsid", "address")
+# what a task sets on a VXLAN device (ip -j -d link: linkinfo.info_data); the stable flavour keeps these
+VXLAN_KEYS = ("id", "port", "local", "link", "learning", "group", "remote", "ttl", "udp_csum")
 
 
 def _lines(text: str) -> list[str]:
@@ -104,6 +113,8 @@ def _links_stable(text: str) -> list | str:
         entry["slave_kind"] = info.get("info_slave_kind")
         if "stp_state" in (info.get("info_data") or {}):
             entry["stp_state"] = info["info_data"]["stp_state"]
+        if entry["kind"] == "vxlan":
+            entry["vxlan"] = {key: (info.get("info_data") or {}).get(key) for key in VXLAN_KEYS}
         stable.append(entry)
     return stable
 
@@ -328,6 +339,28 @@ def settled(timeout: float = 15.0) -> str:
         if time.monotonic() > deadline:
             raise AssertionError("the kernel state did not settle")
         last = now
+
+
+def in_process(pid: int, flavour: str = "stable", timeout: float = 180) -> dict | str:
+    """raw() or stable() of the namespaces of process `pid` (a simulated host): this file, run in its network,
+    mount and UTS namespaces by nsenter."""
+    if flavour not in ("raw", "stable"):
+        raise ValueError(f"flavour {flavour!r}: raw or stable")
+    argv = [
+        "nsenter",
+        "--target",
+        str(pid),
+        "--net",
+        "--mount",
+        "--uts",
+        "--",
+        sys.executable,
+        os.path.abspath(__file__),
+    ]
+    done = subprocess.run([*argv, f"--{flavour}"], capture_output=True, text=True, timeout=timeout, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"kernel_state in process {pid} failed ({done.returncode}): {done.stderr}")
+    return json.loads(done.stdout) if flavour == "stable" else done.stdout
 
 
 def main(argv: list[str]) -> int:

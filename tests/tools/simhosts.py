@@ -47,9 +47,11 @@ from pathlib import Path
 
 import yaml
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "integration"))
+import kernel_state  # noqa: E402  (the one reader of the kernel)
+
 REPO = Path(__file__).resolve().parents[2]
 CONNECTION_PLUGINS = REPO / "tests" / "connection_plugins"
-KERNEL_STATE = REPO / "tests" / "integration" / "kernel_state.py"
 COLLECTIONS = os.environ.get("ANSIBLE_COLLECTIONS_PATH") or str(REPO / ".build" / "collections")
 
 UNDERLAY_BRIDGE = "br-under"
@@ -218,10 +220,9 @@ class SimHosts:
         argv = self.host(name).argv(f"ping -c 1 -W 2 {extra} {address}", netns)
         return subprocess.run(argv, capture_output=True, check=False, timeout=30).returncode == 0
 
-    def snapshot(self, name: str, flavour: str = "--stable") -> dict | str:
-        """What the kernel holds in a simulated host: tests/integration/kernel_state.py run inside it."""
-        out = sh(self.host(name).argv(shlex.join([sys.executable, str(KERNEL_STATE), flavour])), timeout=180)
-        return json.loads(out) if flavour == "--stable" else out
+    def snapshot(self, name: str, flavour: str = "stable") -> dict | str:
+        """What the kernel holds in a simulated host: kernel_state.in_process() (stable() or raw() run inside it)."""
+        return kernel_state.in_process(self.host(name).pid, flavour)
 
     def snapshots(self, names: list[str] | None = None) -> dict[str, dict]:
         """snapshot() of several simulated hosts (default: all of them), read at once."""
