@@ -1,5 +1,6 @@
 # netns.core: build, lint and test the collection.
 #   make lab    build the bridge-and-NAT lab (playbooks/lab.yml) on THIS host; make lab-clean removes it
+#   make overlay-demo   the overlay (playbooks/overlay.yml) over 3 simulated hosts in a throw-away sandbox
 #   make test   everything CI runs (installs what it needs on a fresh Debian/Ubuntu machine)
 #   make lint | sanity | unit | integration | reliability | molecule   one stage
 #   make sanity-oldest | unit-oldest | compile | docs-lint | changelog-lint | dist | dist-check | ee   release stages
@@ -65,7 +66,7 @@ export ANSIBLE_NOCOLOR := 1
 export ANSIBLE_FORCE_COLOR := 0
 export PATH := $(VENV)/bin:$(PATH)
 
-.PHONY: test deps venv collection lint ruff ansible-lint sanity unit integration reliability molecule lab lab-clean graph clean bench bench-deps bench-report
+.PHONY: test deps venv collection lint ruff ansible-lint sanity unit integration reliability molecule lab lab-clean graph clean bench bench-deps bench-report overlay-demo
 
 test: export ANSIBLE_LOG_PATH = $(TEST_LOG)
 test: deps venv collection test-log lint sanity unit release-checks integration reliability molecule deprecations
@@ -278,6 +279,17 @@ lab: deps venv collection
 
 lab-clean: venv collection
 	$(ANSIBLE_LAB) playbooks/lab.yml -e lab_state=absent $(LAB_ARGS)
+
+# The overlay of many hosts on one machine: inside a throw-away sandbox, three simulated hosts
+# (tests/tools/simhosts.py) on an underlay bridge, playbooks/overlay.yml run over them with -f 3 (the role, then
+# pings from a container on each host to a container on every other host, printed). The sandbox and everything in
+# it vanish at the end; nothing of this machine is touched.
+OVERLAY_DEMO_ARGS ?=
+overlay-demo: deps venv collection
+	tests/sandbox.sh env PATH="$(PATH)" ANSIBLE_COLLECTIONS_PATH="$(COLLECTIONS)" ANSIBLE_NOCOLOR=1 \
+	  $(VENV)/bin/python tests/tools/simhosts.py run --hosts 3 \
+	    --group-vars '{"overlay_containers": [{"name": "red"}, {"name": "blue"}]}' -- \
+	    bash -c 'ansible-playbook -f 3 -i "$$SIMHOSTS_INVENTORY" playbooks/overlay.yml $(OVERLAY_DEMO_ARGS)'
 
 # A picture of this host's namespaces (after make lab, the lab): build/graph/netns.{dot,svg,png}
 graph: deps venv collection

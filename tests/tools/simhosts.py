@@ -244,10 +244,16 @@ class SimHosts:
         entry.update(self.host_vars.get(host.name, {}))
         return entry
 
-    def inventory(self, names: list[str] | None = None) -> dict:
-        """The inventory as data: group `overlay` (these simulated hosts, default all), group `outside` (internet)."""
+    def inventory(self, names: list[str] | None = None, overrides: dict | None = None) -> dict:
+        """The inventory as data: group `overlay` (these simulated hosts, default all), group `outside` (internet).
+        overrides: {host: {var: value}} on top of host_vars (a value None removes the variable)."""
         names = sorted(self.hosts, key=lambda n: self.hosts[n].index) if names is None else names
-        overlay: dict = {"hosts": {name: self.host_entry(self.hosts[name]) for name in names}}
+        hosts = {}
+        for name in names:
+            entry = self.host_entry(self.hosts[name])
+            entry.update((overrides or {}).get(name, {}))
+            hosts[name] = {key: value for key, value in entry.items() if value is not None}
+        overlay: dict = {"hosts": hosts}
         if self.group_vars:
             overlay["vars"] = dict(self.group_vars)
         groups = {"overlay": overlay}
@@ -255,11 +261,13 @@ class SimHosts:
             groups["outside"] = {"hosts": {"internet": self.host_entry(self.internet)}}
         return {"all": {"children": groups}}
 
-    def write_inventory(self, path: str | os.PathLike, names: list[str] | None = None) -> Path:
+    def write_inventory(
+        self, path: str | os.PathLike, names: list[str] | None = None, overrides: dict | None = None
+    ) -> Path:
         path = Path(path)
         path.write_text(
             "# Simulated hosts (tests/tools/simhosts.py): valid while their holder processes live.\n"
-            + yaml.safe_dump(self.inventory(names), sort_keys=False)
+            + yaml.safe_dump(self.inventory(names, overrides), sort_keys=False)
         )
         return path
 
