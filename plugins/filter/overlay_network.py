@@ -135,6 +135,7 @@ _value:
 import hashlib
 import ipaddress
 from collections.abc import Mapping
+from itertools import chain
 
 from ansible.errors import AnsibleFilterError
 
@@ -217,8 +218,10 @@ class Cluster:
         return (int(subnet.network_address) - int(self.cidr.network_address)) >> (self.cidr.max_prefixlen - self.prefix)
 
     def next_free(self, taken: list) -> int | None:
-        """The lowest index whose subnet overlaps none of `taken`."""
-        for index in range(self.count):
+        """The first index after the highest one taken whose subnet overlaps none of `taken` (appending a host is
+        the usual change), else the lowest free one; None when the CIDR is full."""
+        highest = max((self.index_of(subnet) or 0 for subnet in taken if subnet.subnet_of(self.cidr)), default=-1)
+        for index in chain(range(highest + 1, self.count), range(min(highest + 1, self.count))):
             candidate = nth_subnet(self.cidr, self.prefix, index)
             if not any(candidate.overlaps(subnet) for subnet in taken):
                 return index
