@@ -237,6 +237,7 @@ class Member:
         self.subnet = None
         index, subnet = _var(variables, "overlay_index"), _var(variables, "overlay_subnet")
         cidr = cluster.cidr
+        self.given_index = index is not None
         if index is not None:
             self.index = _integer(index, f"host {name!r}: overlay_index", -(2**128), 2**128)
             if not 0 <= self.index < cluster.count:
@@ -310,7 +311,7 @@ def members_of(spec: dict, cluster: Cluster, host: str, group: str) -> list[Memb
             _fail(f"host {member.name!r} has neither overlay_index nor overlay_subnet: set one ({free_text})")
     for position, member in enumerate(members):
         for other in members[:position]:
-            if member.index is not None and member.index == other.index:
+            if member.given_index and other.given_index and member.index == other.index:
                 _fail(
                     f"hosts {other.name!r} and {member.name!r} both have overlay_index {member.index}"
                     f" ({member.subnet}): one index per host ({free_text})"
