@@ -48,12 +48,19 @@ ROUTE_OPTIONS = {
     "netns": NETNS,
     "metric": {"type": "int"},
     "table": {"type": "int", "default": 254},
+    "onlink": {"type": "bool", "default": False},
 }
 MASQUERADE_OPTIONS = {
     "source": {"type": "str", "required": True},
     "netns": NETNS,
     "out_interface": {"type": "str"},
     "forwarding": {"type": "bool", "default": True},
+    "exclude": {"type": "list", "elements": "str"},
+}
+FORWARD_OPTIONS = {
+    "source": {"type": "str", "required": True},
+    "destination": {"type": "str", "required": True},
+    "netns": NETNS,
 }
 
 PORT_FORWARD_OPTIONS = {

@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 # PRIVATE to the netns.core collection: no compatibility promise outside it.
-"""Firewall rules as intents (masquerade, DNAT, forward-accept), each with its tag, rendered by a backend.
+"""Firewall rules as intents (masquerade and its exemptions, DNAT, forward-accept), each with its tag, rendered by
+a backend.
 
 The resources say what they want in these terms; a backend turns an intent into its own rule (the iptables backend
 into exactly the `iptables -S` words netns.core has always written), lists a table, adds and deletes. A second
@@ -27,6 +28,17 @@ class MasqueradeRule:
     source: str
     exclude: str
     out_interface: str | None
+    tag: str
+
+
+@dataclass(frozen=True)
+class NatExemptRule:
+    """Traffic from `source` to `destination` leaves with its own address: the NAT rules after this one are skipped
+    (one more destination a masquerade excludes)."""
+
+    family: int
+    source: str
+    destination: str
     tag: str
 
 
@@ -67,6 +79,11 @@ def _iptables_masquerade(rule: MasqueradeRule) -> Rule:
     out = ("-o", rule.out_interface) if rule.out_interface else ()
     args = ("-s", rule.source, "!", "-d", rule.exclude, *out, *_tagged(rule.tag), "-j", "MASQUERADE")
     return Rule("nat", "POSTROUTING", args)
+
+
+def _iptables_nat_exempt(rule: NatExemptRule) -> Rule:
+    args = ("-s", rule.source, "-d", rule.destination, *_tagged(rule.tag), "-j", "RETURN")
+    return Rule("nat", "POSTROUTING", args, insert=True)
 
 
 def _iptables_dnat(rule: DnatRule) -> Rule:
@@ -124,6 +141,7 @@ class IptablesBackend:
     chains = {"nat": ("POSTROUTING", "PREROUTING", "OUTPUT"), "filter": ("FORWARD",)}
     RENDER = {
         MasqueradeRule: _iptables_masquerade,
+        NatExemptRule: _iptables_nat_exempt,
         DnatRule: _iptables_dnat,
         ForwardAcceptRule: _iptables_forward_accept,
     }

@@ -6,10 +6,12 @@ from __future__ import annotations
 
 from ansible_collections.netns.core.plugins.module_utils import _normalize as norm
 from ansible_collections.netns.core.plugins.module_utils._constants import FORWARD_KEY, TAG_PREFIX
+from ansible_collections.netns.core.plugins.module_utils._errors import NetnsCoreError
 from ansible_collections.netns.core.plugins.module_utils._firewall import (
     ForwardAcceptRule,
     IptablesBackend,
     MasqueradeRule,
+    NatExemptRule,
 )
 from ansible_collections.netns.core.plugins.module_utils._iptables import Rule, comment_of, tag
 from ansible_collections.netns.core.plugins.module_utils._model import KernelModel, where
@@ -18,9 +20,19 @@ from ansible_collections.netns.core.plugins.module_utils._resource import Resour
 from ansible_collections.netns.core.plugins.module_utils._sysctl import read_sysctls, sysctl_changes
 
 
-def masquerade_intents(family: int, source: str, out_interface: str | None, forwarding: bool, comment: str) -> list:
-    """What one masquerade wants, as backend-neutral rules (pure)."""
-    rules: list = [MasqueradeRule(family, source, source, out_interface, comment)]
+def masquerade_intents(
+    family: int,
+    source: str,
+    out_interface: str | None,
+    forwarding: bool,
+    comment: str,
+    exclude: tuple[str, ...] = (),
+) -> list:
+    """What one masquerade wants, as backend-neutral rules (pure). The first excluded destination (the source
+    itself by default) is part of the MASQUERADE rule; each further one is an exemption ahead of it."""
+    exclude = exclude or (source,)
+    rules: list = [MasqueradeRule(family, source, exclude[0], out_interface, comment)]
+    rules += [NatExemptRule(family, source, other, comment) for other in exclude[1:]]
     if forwarding:
         rules += [
             ForwardAcceptRule(family, comment, source=source),
@@ -156,6 +168,27 @@ class Masquerade(TaggedRules):
         self.out_interface = out_interface
         self.forwarding = params.get("forwarding", True) is not False
         self.forward_key = FORWARD_KEY[self.family]
+        self.exclude = self._exclude(params.get("exclude"))
+
+    def _exclude(self, value: list | None) -> tuple[str, ...]:
+        if value is None:
+            return (self.source,)
+        if not value:
+            raise NetnsCoreError(
+                "exclude: an empty list would masquerade the subnet's own traffic too; leave exclude out for the"
+                " default (the source itself)"
+            )
+        exclude: list[str] = []
+        for index, item in enumerate(value):
+            net = norm.network(item, f"exclude[{index}]")
+            if norm.family_of(net) != self.family:
+                raise NetnsCoreError(
+                    f"exclude[{index}] {item!r} is IPv{norm.family_of(net)} but source {self.source!r} is"
+                    f" IPv{self.family}"
+                )
+            if net not in exclude:
+                exclude.append(net)
+        return tuple(exclude)
 
     def sibling_tag(self) -> str | None:
         return tag("masquerade", self.source)
@@ -168,7 +201,7 @@ class Masquerade(TaggedRules):
         return {"netns": self.ns, "source": self.source}
 
     def intents(self) -> list:
-        return masquerade_intents(self.family, self.source, self.out_interface, self.forwarding, self.tag)
+        return masquerade_intents(self.family, self.source, self.out_interface, self.forwarding, self.tag, self.exclude)
 
     def extra_read(self, model: KernelModel) -> dict:
         return {self.forward_key: read_sysctls(model, self.ns, [self.forward_key])[self.forward_key]}

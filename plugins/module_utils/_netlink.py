@@ -30,6 +30,7 @@ IFF_UP = 0x1
 RT_SCOPE_UNIVERSE = 0
 IFA_F_SECONDARY = 0x01
 RTN_UNICAST = 1
+RTNH_F_ONLINK = 0x4
 CLONE_NEWNET = 0x40000000
 NSID_NOT_ASSIGNED = 2**31 - 1  # anything from here up means "no id" (-1 as u32 is 2**32 - 1)
 
@@ -310,6 +311,7 @@ def parse_route(msg, name_of) -> dict | None:
         "gateway": msg.get("RTA_GATEWAY"),
         "interface": name_of(msg.get("RTA_OIF")),
         "proto": msg["proto"],
+        "onlink": bool(msg["flags"] & RTNH_F_ONLINK),
     }
 
 

@@ -41,6 +41,9 @@ class Route(Resource):
                     " (the link it is on) too"
                 )
         self.table = norm.positive_int(params.get("table"), "table", 1, 2**32 - 1) or MAIN_TABLE
+        self.onlink = bool(params.get("onlink"))
+        if self.onlink and self.state == "present" and (self.gateway is None or self.interface is None):
+            raise NetnsCoreError("onlink needs gateway and interface: it says the gateway is on that link")
 
     def label(self) -> str:
         return f"route {self.destination} metric {self.metric} table {self.table}{where(self.ns)}"
@@ -55,12 +58,17 @@ class Route(Resource):
         route = model.route(self.ns, self.family, self.table, self.destination, self.metric)
         if route is None:
             return None
-        return {**self._identity(), "gateway": route["gateway"], "interface": route["interface"]}
+        return {
+            **self._identity(),
+            "gateway": route["gateway"],
+            "interface": route["interface"],
+            "onlink": route.get("onlink", False),
+        }
 
     def desired(self) -> dict | None:
         if self.state == "absent":
             return None
-        return {**self._identity(), "gateway": self.gateway, "interface": self.interface}
+        return {**self._identity(), "gateway": self.gateway, "interface": self.interface, "onlink": self.onlink}
 
     def plan(self, model: KernelModel, before: dict | None, want: dict | None) -> list[Op]:
         if want is None:
@@ -68,7 +76,9 @@ class Route(Resource):
                 return []
             return [DeleteRoute(self.ns, self._kernel_route(before)).says(f"delete route {self._text(before)}")]
         if before is not None and not (
-            before["gateway"] != want["gateway"] or (want["interface"] and before["interface"] != want["interface"])
+            before["gateway"] != want["gateway"]
+            or (want["interface"] and before["interface"] != want["interface"])
+            or before["onlink"] != want["onlink"]
         ):
             return []
         self._check_reachable(model)
@@ -84,7 +94,7 @@ class Route(Resource):
             model.missing(f"interface {self.interface!r} does not exist{where_or_host(self.ns)}")
             return
         gateway = ipaddress.ip_address(self.gateway) if self.gateway is not None else None
-        if gateway is not None and not gateway.is_link_local and model.exists(self.ns):
+        if gateway is not None and not self.onlink and not gateway.is_link_local and model.exists(self.ns):
             if model.connected_interface(self.ns, self.gateway) is None:
                 model.missing(
                     f"gateway {self.gateway!r} is not reachable{where(self.ns) or ' from the host'}: it is in no"
@@ -99,6 +109,7 @@ class Route(Resource):
             "metric": self.metric,
             "gateway": state.get("gateway"),
             "interface": state.get("interface"),
+            "onlink": state.get("onlink", False),
         }
 
     def _matches_filter(self, route: dict) -> bool:
@@ -113,6 +124,8 @@ class Route(Resource):
             parts.append(f"via {route['gateway']}")
         if route.get("interface"):
             parts.append(f"dev {route['interface']}")
+        if route.get("onlink"):
+            parts.append("onlink")
         if self.table != MAIN_TABLE:
             parts.append(f"table {self.table}")
         parts.append(f"metric {self.metric}")

@@ -7,6 +7,7 @@ from __future__ import annotations
 from ansible_collections.netns.core.plugins.module_utils import _normalize as norm
 from ansible_collections.netns.core.plugins.module_utils._argspec import (
     BRIDGE_OPTIONS,
+    FORWARD_OPTIONS,
     MASQUERADE_OPTIONS,
     NETEM_OPTIONS,
     NETNS_OPTIONS,
@@ -18,6 +19,7 @@ from ansible_collections.netns.core.plugins.module_utils._argspec import (
 )
 from ansible_collections.netns.core.plugins.module_utils._bridge import Bridge
 from ansible_collections.netns.core.plugins.module_utils._errors import NetnsCoreError
+from ansible_collections.netns.core.plugins.module_utils._forward import Forward
 from ansible_collections.netns.core.plugins.module_utils._masquerade import Masquerade
 from ansible_collections.netns.core.plugins.module_utils._netem import Netem
 from ansible_collections.netns.core.plugins.module_utils._netns import Netns
@@ -36,6 +38,7 @@ SECTIONS = (
     ("netems", NETEM_OPTIONS, lambda params, module: Netem(params)),
     ("routes", ROUTE_OPTIONS, lambda params, module: Route(params)),
     ("masquerades", MASQUERADE_OPTIONS, lambda params, module: Masquerade(params)),
+    ("forwards", FORWARD_OPTIONS, lambda params, module: Forward(params)),
     ("port_forwards", PORT_FORWARD_OPTIONS, lambda params, module: PortForward(params)),
 )
 SECTION_NAMES = tuple(entry[0] for entry in SECTIONS)
@@ -57,7 +60,7 @@ def validate_item(section: str, index: int, kind_options: dict, item: object) ->
 def build_items(params: dict, module=None) -> list[Item]:
     """Every object as an Item, in the order the state asks for.
 
-    present: namespaces, sysctls, bridges, veths, netems, routes, masquerades, port_forwards.
+    present: namespaces, sysctls, bridges, veths, netems, routes, masquerades, forwards, port_forwards.
     absent: the reverse, sysctls left alone.
     All validation happens here, before anything is read or changed.
     """

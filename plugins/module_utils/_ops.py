@@ -28,6 +28,7 @@ from ansible_collections.netns.core.plugins.module_utils._model import (
     where_or_host,
 )
 from ansible_collections.netns.core.plugins.module_utils._netlink import (
+    RTNH_F_ONLINK,
     Session,
     netns_path,
     netns_status,
@@ -394,6 +395,8 @@ def _route_request(ctx: ExecContext, ns: str | None, route: dict) -> dict:
         request["gateway"] = route["gateway"]
     if route.get("interface"):
         request["oif"] = ctx.index(ns, route["interface"])
+    if route.get("onlink"):
+        request["flags"] = RTNH_F_ONLINK  # the gateway is on the link, whatever the link's addresses say
     return request
 
 

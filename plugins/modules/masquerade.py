@@ -33,6 +33,16 @@ options:
       - With V(false) the FORWARD rules are not wanted (and are removed if present); ip_forward is left as it is.
     type: bool
     default: true
+  exclude:
+    description:
+      - Destinations (CIDR) reached without NAT; traffic there keeps its source address. The first is the
+        C(! -d) of the MASQUERADE rule; each further one is a tagged C(-s SOURCE -d DEST -j RETURN) inserted
+        ahead of it in C(POSTROUTING).
+      - Omitted, the source itself (containers talking to each other keep their addresses). An overlay passes
+        its cluster CIDR, so traffic between containers of different hosts is not masqueraded.
+    type: list
+    elements: str
+    version_added: 1.1.0
 extends_documentation_fragment:
   - netns.core.common
   - netns.core.common.netns
@@ -57,6 +67,11 @@ EXAMPLES = r"""
     netns: router
     source: 192.168.1.0/24
     out_interface: wan0
+
+- name: NAT what leaves the cluster, never traffic to another host's containers
+  netns.core.masquerade:
+    source: 10.244.3.0/24
+    exclude: [10.244.0.0/16]
 
 - name: Remove exactly those rules
   netns.core.masquerade:

@@ -36,6 +36,14 @@ options:
     description: The routing table (254 is C(main)).
     type: int
     default: 254
+  onlink:
+    description:
+      - The gateway is on O(interface) even though no address there covers it (C(ip route ... onlink)), as a
+        VXLAN overlay routes each peer's subnet via the peer's VTEP address. Needs O(gateway) and O(interface).
+      - Changing it replaces the route.
+    type: bool
+    default: false
+    version_added: 1.1.0
 extends_documentation_fragment:
   - netns.core.common
   - netns.core.common.netns
@@ -70,6 +78,13 @@ EXAMPLES = r"""
     destination: default
     gateway: fd00:88::1
     table: 100
+
+- name: A peer's subnet through a VXLAN device, the peer's VTEP address on the link
+  netns.core.netns_route:
+    destination: 10.244.2.0/24
+    gateway: 10.244.2.0
+    interface: vx-overlay
+    onlink: true
 """
 
 RETURN = r"""

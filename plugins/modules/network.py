@@ -65,6 +65,16 @@ options:
     type: list
     elements: dict
     default: []
+  forwards:
+    description:
+      - Tagged FORWARD accepts of routed traffic between two networks, new connections included, inserted ahead of
+        a DROP policy (the traffic between an overlay's hosts). Each item is C({source, destination, netns}),
+        both CIDR of one family; a C(-s SOURCE -d DESTINATION) C(ACCEPT) tagged C(netns.core forward SOURCE to
+        DESTINATION). List both directions for traffic both ways. Forwarding itself is a sysctl (O(sysctls)).
+    type: list
+    elements: dict
+    default: []
+    version_added: 1.1.0
   owner:
     description:
       - The name of the network these objects are. Every namespace, bridge and veth end the call makes is marked
@@ -84,7 +94,7 @@ options:
   state:
     description:
       - V(present) makes every listed object exist as described, applied in dependency order
-        (namespaces, sysctls, bridges, veths, netems, routes, masquerades, port_forwards).
+        (namespaces, sysctls, bridges, veths, vxlans, netems, routes, masquerades, forwards, port_forwards).
       - V(absent) removes every listed object in the reverse order; sysctls are left as they are.
     type: str
     choices: [present, absent]
@@ -154,102 +164,16 @@ diff:
       returned: always
       type: dict
 summary:
-  description: Per section, how many objects were listed and how many changed.
+  description:
+    - Per section (V(namespaces), V(sysctls), V(bridges), V(veths), V(vxlans), V(netems), V(routes),
+      V(masquerades), V(forwards), V(port_forwards)), a dict of C(objects) (how many objects the section listed)
+      and C(changed) (how many of them changed, or would change in check mode). Every section is present.
   returned: always
   type: dict
-  contains:
-    namespaces:
-      description: The objects of O(namespaces).
-      returned: always
-      type: dict
-      contains:
-        objects:
-          description: How many objects the section listed.
-          returned: always
-          type: int
-        changed:
-          description: How many of them changed (or would change, in check mode).
-          returned: always
-          type: int
-    sysctls:
-      description: The objects of O(sysctls).
-      returned: always
-      type: dict
-      contains:
-        objects:
-          description: How many objects the section listed.
-          returned: always
-          type: int
-        changed:
-          description: How many of them changed (or would change, in check mode).
-          returned: always
-          type: int
-    bridges:
-      description: The objects of O(bridges).
-      returned: always
-      type: dict
-      contains:
-        objects:
-          description: How many objects the section listed.
-          returned: always
-          type: int
-        changed:
-          description: How many of them changed (or would change, in check mode).
-          returned: always
-          type: int
-    veths:
-      description: The objects of O(veths).
-      returned: always
-      type: dict
-      contains:
-        objects:
-          description: How many objects the section listed.
-          returned: always
-          type: int
-        changed:
-          description: How many of them changed (or would change, in check mode).
-          returned: always
-          type: int
-    routes:
-      description: The objects of O(routes).
-      returned: always
-      type: dict
-      contains:
-        objects:
-          description: How many objects the section listed.
-          returned: always
-          type: int
-        changed:
-          description: How many of them changed (or would change, in check mode).
-          returned: always
-          type: int
-    masquerades:
-      description: The objects of O(masquerades).
-      returned: always
-      type: dict
-      contains:
-        objects:
-          description: How many objects the section listed.
-          returned: always
-          type: int
-        changed:
-          description: How many of them changed (or would change, in check mode).
-          returned: always
-          type: int
-    port_forwards:
-      description: The objects of O(port_forwards).
-      returned: always
-      type: dict
-      contains:
-        objects:
-          description: How many objects the section listed.
-          returned: always
-          type: int
-        changed:
-          description: How many of them changed (or would change, in check mode).
-          returned: always
-          type: int
-  sample: {"namespaces": {"objects": 2, "changed": 2}, "veths": {"objects": 2, "changed": 0}}
+  sample:
+    namespaces: {objects: 2, changed: 2}
+    bridges: {objects: 1, changed: 0}
+    veths: {objects: 2, changed: 2}
 """
 
 from ansible.module_utils.basic import AnsibleModule

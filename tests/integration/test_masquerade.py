@@ -88,3 +88,35 @@ def test_duplicated_tagged_rule_is_reduced_to_one():
 
 def test_bad_source():
     fails_cleanly("masquerade", {"source": "10.88.0.0/33"}, "source", "10.88.0.0/33")
+
+
+def test_exclude_keeps_cluster_traffic_unmasqueraded():
+    """exclude: traffic to these destinations keeps its source; the first is in the MASQUERADE rule, the others
+    are tagged RETURN rules ahead of it."""
+    task = {
+        "netns.core.masquerade": {
+            "source": "10.244.1.0/24",
+            "exclude": ["10.244.0.0/16", "192.0.2.0/24"],
+            "forwarding": False,
+        }
+    }
+    tag = '-m comment --comment "netns.core masquerade 10.244.1.0/24"'
+
+    def verify():
+        tagged = [r for r in rules("nat") if "netns.core" in r]
+        assert tagged == [
+            f"-A POSTROUTING -s 10.244.1.0/24 -d 192.0.2.0/24 {tag} -j RETURN",
+            f"-A POSTROUTING -s 10.244.1.0/24 ! -d 10.244.0.0/16 {tag} -j MASQUERADE",
+        ]
+
+    four_steps([task], verify)
+    # back to the default: exactly the rule of before, the exemption gone
+    run("masquerade", {"source": "10.244.1.0/24", "forwarding": False})
+    assert [r for r in rules("nat") if "netns.core" in r] == [
+        f"-A POSTROUTING -s 10.244.1.0/24 ! -d 10.244.1.0/24 {tag} -j MASQUERADE"
+    ]
+
+
+def test_bad_exclude():
+    fails_cleanly("masquerade", {"source": "10.88.0.0/24", "exclude": ["fd00::/64"]}, "exclude[0]", "fd00::/64")
+    fails_cleanly("masquerade", {"source": "10.88.0.0/24", "exclude": []}, "exclude", "empty")

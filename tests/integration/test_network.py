@@ -115,3 +115,62 @@ def test_one_hundred_containers_in_one_call():
     assert ping("c0", "10.98.0.101") and ping("c99", "10.98.0.1")
     (again,) = play([task])
     assert again["status"] == "ok" and again["changed"] is False
+
+
+def routed_pair() -> dict:
+    """Two namespaces routed through the sandbox host: a in 10.1.0.0/24, b in 10.2.0.0/24."""
+    spec: dict = {"namespaces": [], "veths": [], "routes": []}
+    for name, subnet in (("a", "10.1.0"), ("b", "10.2.0")):
+        spec["namespaces"].append({"name": name})
+        spec["veths"].append(
+            {
+                "name": f"veth-{name}",
+                "addresses": [f"{subnet}.1/24"],
+                "peer": "eth0",
+                "peer_netns": name,
+                "peer_addresses": [f"{subnet}.2/24"],
+            }
+        )
+        spec["routes"].append({"netns": name, "destination": "default", "gateway": f"{subnet}.1"})
+    spec["sysctls"] = [{"name": "net.ipv4.ip_forward", "value": 1}]
+    return spec
+
+
+def test_forwards_accept_new_connections_both_ways_under_a_drop_policy():
+    sh("iptables -w -P FORWARD DROP; iptables -w -A FORWARD -i lo -j ACCEPT")
+    before = sh("iptables -w -S FORWARD")
+    one_way = {**routed_pair(), "forwards": [{"source": "10.1.0.0/24", "destination": "10.2.0.0/24"}]}
+    play([{"netns.core.network": one_way}])
+    assert not ping("a", "10.2.0.2"), "the replies from b must be dropped by the policy (negative control)"
+    task = {
+        "netns.core.network": {
+            **routed_pair(),
+            "forwards": [
+                {"source": "10.1.0.0/24", "destination": "10.2.0.0/24"},
+                {"source": "10.2.0.0/24", "destination": "10.1.0.0/24"},
+            ],
+        }
+    }
+
+    def verify():
+        tagged = [r for r in sh("iptables -w -S FORWARD").splitlines() if "netns.core" in r]
+        assert sorted(tagged) == [
+            '-A FORWARD -s 10.1.0.0/24 -d 10.2.0.0/24 -m comment --comment "netns.core forward 10.1.0.0/24 to'
+            ' 10.2.0.0/24" -j ACCEPT',
+            '-A FORWARD -s 10.2.0.0/24 -d 10.1.0.0/24 -m comment --comment "netns.core forward 10.2.0.0/24 to'
+            ' 10.1.0.0/24" -j ACCEPT',
+        ]
+        assert ping("a", "10.2.0.2") and ping("b", "10.1.0.2")
+
+    four_steps([task], verify)
+    play([{"netns.core.network": {**task["netns.core.network"], "state": "absent"}}])
+    assert sh("iptables -w -S FORWARD") == before, "teardown leaves the foreign rule and the policy"
+
+
+def test_forwards_refuse_mixed_families():
+    fails_cleanly(
+        "network",
+        {"forwards": [{"source": "10.1.0.0/24", "destination": "fd00::/64"}]},
+        "forwards[0]",
+        "fd00::/64",
+    )

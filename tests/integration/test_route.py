@@ -139,3 +139,37 @@ def test_absent_removes_a_connected_route_the_kernel_made(red):
 
     (result,) = four_steps([task], verify)
     assert result["actions"] == ["delete route 10.88.0.0/24 dev eth0 metric 0 in netns red"]
+
+
+def test_onlink_gateway_outside_every_connected_subnet(red):
+    """onlink: the gateway is on the link though no address there covers it (the overlay's routes to a peer)."""
+    task = {
+        "netns.core.netns_route": {
+            "netns": "red",
+            "destination": "10.244.2.0/24",
+            "gateway": "10.244.2.0",
+            "interface": "eth0",
+            "onlink": True,
+        }
+    }
+
+    def verify():
+        assert "10.244.2.0/24 via 10.244.2.0 dev eth0 proto static onlink" in routes("red")
+
+    four_steps([task], verify)
+    # without onlink the kernel refuses that gateway: the flag is what made it work (negative control)
+    sh("ip -n red route del 10.244.2.0/24")
+    assert sh("ip -n red route add 10.244.2.0/24 via 10.244.2.0 dev eth0 2>&1 || true").strip()
+    # dropping the flag from an existing route replaces it
+    run("netns_route", {**task["netns.core.netns_route"]})
+    result = run("netns_route", {**task["netns.core.netns_route"], "onlink": False, "gateway": "10.88.0.9"})
+    assert result["changed"] and "10.244.2.0/24 via 10.88.0.9 dev eth0 proto static " in routes("red") + " "
+
+
+def test_onlink_needs_gateway_and_interface(red):
+    fails_cleanly(
+        "netns_route",
+        {"netns": "red", "destination": "10.244.2.0/24", "gateway": "10.244.2.0", "onlink": True},
+        "onlink",
+        "interface",
+    )

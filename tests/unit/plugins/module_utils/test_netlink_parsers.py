@@ -135,6 +135,7 @@ def test_a_gateway_route(red_routes):
         "gateway": "10.0.0.1",
         "interface": "eth0",
         "proto": 3,  # boot: what `ip route add` sets
+        "onlink": False,
     } in red_routes
 
 
@@ -147,6 +148,7 @@ def test_the_connected_route_the_kernel_made(red_routes):
         "gateway": None,
         "interface": "eth0",
         "proto": 2,  # kernel
+        "onlink": False,
     } in red_routes
 
 
@@ -160,6 +162,7 @@ def test_an_interface_route_with_a_metric_in_table_100(red_routes):
         "gateway": None,
         "interface": "eth0",
         "proto": 3,
+        "onlink": False,
     }
 
 

@@ -223,6 +223,7 @@ def test_route_add_replace_delete():
         "metric": 0,
         "gateway": "10.88.0.1",
         "interface": None,
+        "onlink": False,
     }
     assert texts(planned(resource, connected())) == ["add route 0.0.0.0/0 via 10.88.0.1 metric 0 in netns red"]
     assert texts(planned(resource, connected(kernel_route("10.88.0.7")))) == [
