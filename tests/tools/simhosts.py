@@ -39,9 +39,11 @@ import ctypes
 import json
 import os
 import shlex
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -62,9 +64,12 @@ INTERNET_ADDRESS = "203.0.113.1"
 NSENTER = ("nsenter", "--net", "--mount", "--uts")
 PR_SET_PDEATHSIG = 1
 
-# The holder: mount its private /run/netns and /sys, name itself, say so, then wait to be killed.
+# The holder: mount its private /run/netns and /sys, name itself, bind its own /etc/hosts (its name resolves
+# locally: fact gathering's getfqdn() would otherwise ask a name server, 10 s per host) and a resolv.conf without a
+# name server (no DNS query ever leaves it), say so, then wait to be killed. $0 = name, $1 = its files' directory.
 HOLDER = (
     "set -e; mount -t tmpfs -o mode=0755 simhost-netns /run/netns; mount -t sysfs simhost-sysfs /sys;"
+    ' mount --bind "$1/hosts" /etc/hosts; mount --bind "$1/resolv.conf" /etc/resolv.conf;'
     ' hostname "$0"; ip link set lo up; echo ready; exec sleep infinity'
 )
 
@@ -142,6 +147,7 @@ class SimHosts:
         self.hosts: dict[str, SimHost] = {}
         self.internet: SimHost | None = None
         self._links_before: list[str] = []
+        self._files = ""
 
     # -- building ---------------------------------------------------------------------------------------------
     def __enter__(self) -> SimHosts:
@@ -151,6 +157,7 @@ class SimHosts:
         self._links_before = _links()
         if UNDERLAY_BRIDGE in self._links_before:
             raise RuntimeError(f"{UNDERLAY_BRIDGE} exists already: another set of simulated hosts is up")
+        self._files = tempfile.mkdtemp(prefix="simhosts-")
         try:
             sh(["ip", "link", "add", UNDERLAY_BRIDGE, "mtu", str(self.mtu), "type", "bridge"])
             sh(["ip", "link", "set", UNDERLAY_BRIDGE, "up"])
@@ -164,8 +171,13 @@ class SimHosts:
         return self
 
     def _start(self, name: str, index: int) -> SimHost:
+        files = Path(self._files, name)
+        files.mkdir()
+        Path(files, "hosts").write_text(f"127.0.0.1 localhost\n127.0.1.1 {name}\n{UNDERLAY_PREFIX}{index} {name}\n")
+        Path(files, "resolv.conf").write_text("# simulated host: no name server\noptions timeout:1 attempts:1\n")
+        argv = ["unshare", "--net", "--mount", "--uts", "--propagation", "private", "--", "sh", "-c", HOLDER]
         process = subprocess.Popen(
-            ["unshare", "--net", "--mount", "--uts", "--propagation", "private", "--", "sh", "-c", HOLDER, name],
+            [*argv, name, str(files)],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -313,6 +325,8 @@ class SimHosts:
         self.hosts.clear()
         self.internet = None
         sh(["ip", "link", "del", UNDERLAY_BRIDGE], check=False)
+        if self._files:
+            shutil.rmtree(self._files, ignore_errors=True)
         if self._links_before and _links() != self._links_before:
             problems.append(f"links left: before {self._links_before}, after {_links()}")
         if problems:
@@ -376,8 +390,6 @@ def main(argv: list[str]) -> int:
     cmd = args.cmd[1:] if args.cmd[:1] == ["--"] else args.cmd
     if not cmd:
         parser.error("run: give a command after --")
-    import tempfile
-
     with tempfile.TemporaryDirectory(prefix="simhosts-") as tmp:
         inventory = Path(args.inventory or Path(tmp, "inventory.yml")).resolve()
         host_vars = json.loads(args.host_vars) if args.host_vars else None
