@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import re
 
 import pytest
@@ -74,7 +75,7 @@ def test_index_counts_from_zero_and_honours_the_host_prefix():
     assert result["overlay_hosts"]["a"]["subnet"] == "10.8.0.0/26"
     assert result["overlay_hosts"]["b"]["subnet"] == "10.8.1.64/26"
     assert result["overlay_hosts"]["b"]["vtep_mac"] == "0e:6e:0a:08:01:40"
-    assert nth_subnet(__import__("ipaddress").ip_network("10.8.0.0/16"), 26, 5).compressed == "10.8.1.64/26"
+    assert nth_subnet(ipaddress.ip_network("10.8.0.0/16"), 26, 5).compressed == "10.8.1.64/26"
 
 
 def test_explicit_subnet_and_an_index_as_a_string_from_an_ini_inventory():
@@ -433,9 +434,7 @@ def test_a_full_cidr_says_so():
 
 
 def test_vtep_mac_is_locally_administered_unicast():
-    import ipaddress
-
     mac = vtep_mac(ipaddress.ip_network("10.244.3.0/24"))
     assert mac == "0e:6e:0a:f4:03:00"
-    first = int(mac.split(":")[0], 16)
+    first = int(mac.split(":", maxsplit=1)[0], 16)
     assert first & 0x02 and not first & 0x01
