@@ -25,7 +25,9 @@ Flavours:
             and IPv6 DAD have finished.
   stable()  a dict, for comparisons right after a run: raw() minus what follows a task on the kernel's clock
             (operstate and carrier flags, IPv6 link-local addresses and the routes DAD adds, bridge port
-            states), links reduced to what a task sets. pytest's snapshot(), the molecule scenarios.
+            states), links reduced to what a task sets, neighbours and FDB entries sorted (their dump order follows
+            the kernel's hash of them: a device rebuilt with the same entries may list them in another order).
+            pytest's snapshot(), the molecule scenarios.
 
 A new kind of state is one Source: a name, the shell command run inside each namespace, and how it is cleaned
 for each flavour. Each namespace is read by ONE process (`ip netns exec NS sh -c SCRIPT`).
@@ -169,6 +171,11 @@ def _fdb_raw(text: str) -> str:
     return "".join(kept)
 
 
+def _sorted_lines(text: str) -> list[str]:
+    """Entries of a table whose dump order follows the kernel's hashing, not what was set (neighbours, FDB)."""
+    return sorted(_lines(text))
+
+
 def _nft_raw(text: str) -> str:
     return NFT_COUNTERS.sub("counter", text)
 
@@ -196,8 +203,8 @@ SOURCES = (
     Source("policy_rules", "ip -4 rule show | sed 's/^/inet /'; ip -6 rule show | sed 's/^/inet6 /'"),
     Source("rules", "iptables-save; ip6tables-save", _save_raw, _same),
     Source("sysctl", f"cd /proc/sys && grep -H . {SYSCTLS}"),
-    Source("neighbours", "ip neigh show nud permanent"),
-    Source("fdb", "bridge fdb show", _fdb_raw),
+    Source("neighbours", "ip neigh show nud permanent", _same, _sorted_lines),
+    Source("fdb", "bridge fdb show", _fdb_raw, _sorted_lines),
     Source("qdiscs", "tc qdisc show"),
     Source("nftables", "if command -v nft >/dev/null; then nft list ruleset; fi", _nft_raw),
 )
