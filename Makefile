@@ -129,12 +129,14 @@ reliability: deps venv collection
 	@$(VENV)/bin/python tests/integration/reliability.py
 
 # Molecule scenarios (extensions/molecule/*), each inside its own throw-away sandbox. The default driver keeps
-# its state between runs (it never destroys), so each run starts with `molecule reset`.
+# its state between runs (it never destroys), so each run starts with `molecule reset`. The overlay scenario runs
+# under tests/tools/simhosts.py: three simulated hosts for the length of the run, its inventory in SIMHOSTS_INVENTORY.
 molecule: deps venv collection
 	@for scenario in $$(ls extensions/molecule | grep -v '^shared$$'); do \
 	  echo "molecule test -s $$scenario (in the sandbox)"; \
+	  hosts=""; [ "$$scenario" != overlay ] || hosts="$(VENV)/bin/python tests/tools/simhosts.py run --hosts 3 --"; \
 	  tests/sandbox.sh env PATH="$(PATH)" ANSIBLE_COLLECTIONS_PATH="$(COLLECTIONS)" HOME="$(TEST_HOME)" \
-	    ANSIBLE_ASYNC_DIR="$(TEST_HOME)/.ansible_async" \
+	    ANSIBLE_ASYNC_DIR="$(TEST_HOME)/.ansible_async" $$hosts \
 	    bash -c "molecule reset -s $$scenario >/dev/null && molecule test -s $$scenario" || exit 1; \
 	done
 
