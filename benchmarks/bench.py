@@ -19,6 +19,9 @@ an address, a default route, and a MASQUERADE for the subnet):
   modules   loops of the single-object modules (netns, bridge, veth, netns_route, masquerade)
   command   community.general.ip_netns + ansible.builtin.command loops of ip / iptables (common practice)
   empty / true / single   an empty play, one command: /bin/true task, one netns module call on an existing netns
+  overlay   the netns.core.overlay role over simulated hosts (tests/tools/simhosts.py) with -f 3: 3 hosts x N
+            containers against 1 host x N and 1 host x 3N (N = --overlay-n, 50; 0 leaves the row out): converge,
+            then the idempotent re-run
 The slow rows (modules, command) cost about 0.5 s per loop item: they run up to --slow-max-n, in the first
 --slow-runs trials.
 """
@@ -51,6 +54,8 @@ SLOW = ("modules", "command")
 FAST = ("role", "shell", "batch")
 FIXED = ("empty", "true", "single")
 ROLE_PHASES = ("check", "converge", "again", "check_converged", "teardown")
+# overlay: (simulated hosts, containers per host as a multiple of --overlay-n)
+OVERLAY_SHAPES = ((3, 1), (1, 1), (1, 3))
 
 sys.path.insert(0, COLLECTIONS)
 
@@ -183,6 +188,51 @@ def playbook(name: str, extra: list[str], python: str | None = None) -> tuple[fl
     return seconds, int(recap[-1][1])
 
 
+def overlay_trial(n: int, record) -> None:
+    """The overlay role over simulated hosts, each shape in its own set of hosts (built and torn down untimed)."""
+    sys.path.insert(0, os.path.join(ROOT, "tests", "tools"))
+    import simhosts
+
+    for hosts, factor in OVERLAY_SHAPES:
+        per_host = n * factor
+        group_vars = {"overlay_containers": [{"name": f"c{i}"} for i in range(per_host)]}
+        with simhosts.SimHosts(hosts, group_vars=group_vars) as cluster, tempfile.TemporaryDirectory() as tmp:
+            inventory = cluster.write_inventory(os.path.join(tmp, "inventory.yml"))
+            env = cluster.ansible_env(ansible_env())
+            argv = [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-f", "3", "-i", str(inventory),
+                    os.path.join(PLAYBOOKS, "overlay.yml")]  # fmt: skip
+            for phase in ("converge", "again"):
+                start = time.perf_counter()
+                proc = subprocess.run(argv, capture_output=True, text=True, env=env, check=False)
+                seconds = time.perf_counter() - start
+                recaps = RECAP.findall(proc.stdout)
+                if proc.returncode != 0 or len(recaps) != hosts or any(r[3] != "0" for r in recaps):
+                    sys.exit(
+                        f"overlay {hosts}x{per_host} {phase} failed:\n{proc.stdout[-4000:]}\n{proc.stderr[-2000:]}"
+                    )
+                changed = sum(int(r[1]) for r in recaps)
+                if phase == "again" and changed:
+                    sys.exit(f"overlay {hosts}x{per_host}: the re-run reported changed={changed}")
+                record("overlay", f"{phase}_{hosts}x{per_host}", hosts * per_host, seconds, changed)
+                verify_overlay(cluster, per_host)
+
+
+def verify_overlay(cluster, per_host: int) -> None:
+    """Every host has its containers and a VXLAN device with one FDB entry per peer; the first container of the
+    first host reaches the last container of the last host."""
+    names = sorted(cluster.hosts, key=lambda name: cluster.hosts[name].index)
+    for name in names:
+        count = len(cluster.run(name, "ls /run/netns").split())
+        peers = len(
+            [line for line in cluster.run(name, "bridge fdb show dev vx-overlay").splitlines() if " dst " in line]
+        )
+        if count != per_host or peers != len(names) - 1:
+            sys.exit(f"overlay: {name} has {count} containers (want {per_host}), {peers} VXLAN peers")
+    last = cluster.hosts[names[-1]]
+    if not cluster.ping(names[0], f"10.244.{last.index}.{per_host + 1}", netns="c0"):
+        sys.exit(f"overlay: {names[0]}/c0 does not reach the last container of {names[-1]}")
+
+
 # -- what the kernel holds ---------------------------------------------------------------------------------------
 def run(argv: list[str]) -> str:
     return subprocess.run(argv, capture_output=True, text=True, check=True).stdout
@@ -273,6 +323,8 @@ def trial(args: argparse.Namespace) -> None:
         slow_sizes = args.slow_sizes or [n for n in args.sizes if n <= args.slow_max_n]
         units += [(a, n) for a in SLOW for n in slow_sizes]
     units += [(a, None) for a in FIXED]
+    if args.overlay_n:
+        units.append(("overlay", args.overlay_n))
     rng.shuffle(units)
     if args.rss:
         units.append(("rss", max(args.sizes)))
@@ -346,6 +398,8 @@ def trial(args: argparse.Namespace) -> None:
             record(approach, "converge", n, seconds, changed)
             verify_built(plan)
             clean(baseline)
+        elif approach == "overlay":
+            overlay_trial(n, record)
         elif approach == "single":
             subprocess.run(["ip", "netns", "add", "bench-single"], check=True)
             subprocess.run(["ip", "-n", "bench-single", "link", "set", "lo", "up"], check=True)
@@ -382,6 +436,7 @@ def run_trials(args: argparse.Namespace) -> None:
             ]  # fmt: skip
             argv += ["--slow-sizes", *map(str, args.slow_sizes)] if args.slow_sizes else []
             argv += ["--slow"] if index < args.slow_runs else []
+            argv += ["--overlay-n", str(args.overlay_n)]
             argv += ["--rss"] if index == 0 else []
             subprocess.run(argv, check=True)
             samples += json.load(open(out.name, encoding="ascii"))
@@ -429,7 +484,7 @@ def stats(values: list[float]) -> dict:
 def report(args: argparse.Namespace) -> None:
     data = json.load(open(SAMPLES, encoding="ascii"))
     samples, meta = data["samples"], data["meta"]
-    sizes = sorted({s["n"] for s in samples if s["n"] is not None and s["approach"] != "rss"})
+    sizes = sorted({s["n"] for s in samples if s["n"] is not None and s["approach"] not in ("rss", "overlay")})
     table: dict[tuple, dict] = {}
     for approach, phase, _title in ROWS:
         for n in sizes:
@@ -466,6 +521,24 @@ def report(args: argparse.Namespace) -> None:
     lines += ["", "| fixed cost | seconds |", "|---|---|"]
     for approach, title in FIXED_ROWS:
         lines.append(f"| {title} | {cell((approach, 'call', None))} |")
+    overlay = {}
+    for sample in samples:
+        if sample["approach"] == "overlay":
+            overlay.setdefault(sample["phase"], []).append(sample["seconds"])
+    if overlay:
+        lines += ["", "| overlay role, simulated hosts, `-f 3` | seconds |", "|---|---|"]
+
+        def order(phase: str) -> tuple:
+            what, shape = phase.split("_")
+            hosts, per_host = map(int, shape.split("x"))
+            return what != "converge", -hosts, per_host
+
+        for phase in sorted(overlay, key=order):
+            what, shape = phase.split("_")
+            hosts, per_host = shape.split("x")
+            title = f"{'first converge' if what == 'converge' else 'idempotent re-run'}: {hosts} host(s) x {per_host}"
+            st = stats(overlay[phase])
+            lines.append(f"| {title} | {st['median']:.2f} ({st['min']:.2f}-{st['max']:.2f}) |")
     rss = [s for s in samples if s["approach"] == "rss"]
     if rss:
         lines += ["", "Peak memory (max RSS) of the module process, bridge_nat role:"]
@@ -514,6 +587,11 @@ def report(args: argparse.Namespace) -> None:
         for (approach, phase, size), st in sorted(table.items(), key=lambda kv: (kv[0][0], kv[0][1], kv[0][2] or 0)):
             writer.writerow([approach, phase, size or "", f"{st['median']:.3f}", f"{st['min']:.3f}",
                              f"{st['max']:.3f}", st["runs"]])  # fmt: skip
+        for phase, values in sorted(overlay.items()):
+            st = stats(values)
+            total = next(x["n"] for x in samples if (x["approach"], x["phase"]) == ("overlay", phase))
+            writer.writerow(["overlay", phase, total, f"{st['median']:.3f}", f"{st['min']:.3f}", f"{st['max']:.3f}",
+                             st["runs"]])  # fmt: skip
     plot(table, sizes)
     print("\n".join(lines))
 
@@ -553,6 +631,7 @@ def main() -> None:
         p.add_argument("--slow-max-n", type=int, default=100)
         p.add_argument("--slow-sizes", type=int, nargs="+", help="sizes for the slow rows (default: up to max-n)")
         p.add_argument("--seed", type=int, default=1)
+        p.add_argument("--overlay-n", type=int, default=50, help="containers per simulated host (0: no overlay row)")
     sub.choices["run"].add_argument("--runs", type=int, default=5)
     sub.choices["run"].add_argument("--slow-runs", type=int, default=2)
     sub.choices["run"].set_defaults(func=run_trials)
