@@ -80,7 +80,8 @@ class Vxlan(Resource):
             missing = [option for option in ("vni", "local") if params.get(option) is None]
             raise NetnsCoreError(f"a present vxlan needs {' and '.join(missing)}")
         self.vni = norm.positive_int(params["vni"], "vni", 1, VNI_MAX)
-        self.port = norm.positive_int(params.get("port") or VXLAN_PORT, "port", 1, 65535)
+        port = params.get("port")
+        self.port = norm.positive_int(VXLAN_PORT if port is None else port, "port", 1, 65535)
         self.local = norm.ip(params["local"], "local")
         self.family = norm.family_of(self.local)
         self.underlay = norm.ifname(params.get("underlay_interface"), "underlay_interface")
