@@ -302,6 +302,11 @@ class KernelModel:
         if "master" in fields:
             self._adjust_bridge_mtu(ns, fields["master"])
 
+    def change_mac(self, ns: str | None, name: str, mac: str) -> None:
+        """A new MAC: the kernel flushes the link's neighbour entries (permanent ones too: NETDEV_CHANGEADDR)."""
+        self.change_link(ns, name, mac=mac)
+        self.space(ns).neighbours[name] = {}
+
     def _own(self, ns: str | None, name: str) -> dict:
         link = self.link(ns, name)
         if link is None:  # planned around something missing (check mode): make it up

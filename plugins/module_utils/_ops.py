@@ -285,7 +285,7 @@ class SetMac(Op):
     mac: str = ""
 
     def simulate(self, model: KernelModel) -> None:
-        model.change_link(self.ns, self.name, mac=self.mac)
+        model.change_mac(self.ns, self.name, self.mac)
 
     def execute(self, ctx: ExecContext) -> None:
         ctx.ipr(self.ns).link("set", index=ctx.index(self.ns, self.name, "name"), address=self.mac)

@@ -227,6 +227,7 @@ class Vxlan(Resource):
                 )
             )
         fresh = before is None or bool(changed)
+        flushed = fresh
         if fresh:
             self._check_vni_free(model)
             create = CreateVxlan(
@@ -246,15 +247,17 @@ class Vxlan(Resource):
                 )
             if self.mac is not None and have["mac"] != self.mac:
                 ops.append(SetMac(self.ns, self.name, self.mac).says(f"set mac {self.mac} on vxlan {at}"))
+                flushed = True  # a new MAC makes the kernel flush the link's neighbour entries, permanent ones too
         lost = frozenset() if fresh else model.secondaries_lost_with_primary(self.ns, self.name)
         ops += config_changes(have, {**want, "master": None}, lost)
-        return ops + self._entry_changes(model, fresh)
+        return ops + self._entry_changes(model, fresh, flushed)
 
-    def _entry_changes(self, model: KernelModel, fresh: bool) -> list[Op]:
+    def _entry_changes(self, model: KernelModel, fresh: bool, flushed: bool) -> list[Op]:
         """Routes, neighbours and forwarding entries: the unwanted ones go first (routes first), then the
-        missing ones come (neighbour, forwarding entry, route: the route last)."""
+        missing ones come (neighbour, forwarding entry, route: the route last). fresh: a device made by this
+        plan; flushed: its neighbour entries are gone by then (a new device, or a new MAC)."""
         at = f"{self.name}{where(self.ns)}"
-        neighbours = {} if fresh else model.neighbours(self.ns, self.name)
+        neighbours = {} if flushed else model.neighbours(self.ns, self.name)
         fdb = [] if fresh else model.fdb(self.ns, self.name)
         routes = [] if fresh else self._routes_on(model)
         want_routes = self._want_routes()

@@ -53,6 +53,9 @@ NETWORK = {
 NETWORK_CHANGED = copy.deepcopy(NETWORK)
 NETWORK_CHANGED["veths"][1]["peer_addresses"] = ["10.26.0.30/24"]
 NETWORK_CHANGED["routes"].append({"netns": "nb", "destination": "default", "gateway": "10.26.0.1"})
+NETWORK_CHANGED["forwards"] = [{"source": "10.26.0.0/24", "destination": "10.29.0.0/16"}]
+NETWORK_CHANGED["masquerades"][0]["exclude"] = ["10.26.0.0/16"]
+PEER = {"remote": "10.22.0.2", "mac": "0e:6e:0a:1f:02:00", "address": "10.31.2.0", "subnets": ["10.31.2.0/24"]}
 CONTAINERS = [{"name": "ca"}, {"name": "cb"}, {"name": "cc", "address": "10.27.0.50"}]
 NODES = [{"name": "ta"}, {"name": "tr", "forwarding": True}, {"name": "tb"}]
 LINKS = [
@@ -101,6 +104,20 @@ SUBJECTS = {
     "masquerade": (
         mod("masquerade", source="10.24.0.0/24"),
         mod("masquerade", source="10.24.0.0/24", out_interface="d0"),
+    ),
+    "vxlan": (
+        mod("vxlan", name="pvx0", vni=5, local="10.22.0.1", underlay_interface="d0", peers=[PEER]),
+        mod(
+            "vxlan",
+            name="pvx0",
+            vni=5,
+            local="10.22.0.1",
+            underlay_interface="d0",
+            mac="0e:6e:0a:1f:01:00",
+            learning=True,
+            addresses=["10.31.1.0/32"],
+            peers=[{**PEER, "remote": "10.22.0.3", "subnets": ["10.31.2.0/24", "10.31.3.0/24"]}],
+        ),
     ),
     "sysctl": (
         mod("sysctl", name="net.ipv4.conf.d0.rp_filter", value=2),

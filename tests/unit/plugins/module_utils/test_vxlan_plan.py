@@ -83,9 +83,12 @@ def test_a_fixed_setting_recreates_and_learning_changes_in_place():
     assert steps[1] == "create vxlan vx0 (vni 9, port 4789, local 192.168.50.1)"
     assert steps[-1] == "add route 10.244.2.0/24 via 10.244.2.0 onlink dev vx0"
     assert apply(device(vni=9, learning=True), model) == ["turn learning on on vxlan vx0"]
+    # a new MAC makes the kernel flush the neighbour entries: the plan adds them again
     assert apply(device(vni=9, learning=True, mac="0e:6e:0a:f4:01:99"), model) == [
-        "set mac 0e:6e:0a:f4:01:99 on vxlan vx0"
+        "set mac 0e:6e:0a:f4:01:99 on vxlan vx0",
+        "add neighbour 10.244.2.0 lladdr 0e:6e:0a:f4:02:00 on vx0",
     ]
+    assert apply(device(vni=9, learning=True, mac="0e:6e:0a:f4:01:99"), model) == []
 
 
 def test_absent_deletes_the_device():
