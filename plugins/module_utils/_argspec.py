@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import copy
 
+from ansible_collections.netns.core.plugins.module_utils._constants import VXLAN_PORT
+
 NETNS = {"type": "str"}
 STATE = {"type": "str", "choices": ["present", "absent"], "default": "present"}
 ADDRESSES = {"type": "list", "elements": "str"}
@@ -40,6 +42,29 @@ VETH_OPTIONS = {
     "master": {"type": "str"},
     "peer_master": {"type": "str"},
     "mtu": {"type": "int"},
+}
+VXLAN_OPTIONS = {
+    "name": {"type": "str", "required": True},
+    "netns": NETNS,
+    "vni": {"type": "int"},
+    "port": {"type": "int", "default": VXLAN_PORT},
+    "local": {"type": "str"},
+    "underlay_interface": {"type": "str"},
+    "mac": {"type": "str"},
+    "mtu": {"type": "int"},
+    "learning": {"type": "bool", "default": False},
+    "addresses": ADDRESSES,
+    "peers": {
+        "type": "list",
+        "elements": "dict",
+        "default": [],
+        "options": {
+            "remote": {"type": "str", "required": True},
+            "mac": {"type": "str", "required": True},
+            "address": {"type": "str", "required": True},
+            "subnets": {"type": "list", "elements": "str", "default": []},
+        },
+    },
 }
 ROUTE_OPTIONS = {
     "destination": {"type": "str", "required": True},

@@ -41,3 +41,10 @@ LOOPBACK = "lo"
 BRIDGE_MAX_PORTS = 1023
 #: the smallest MTU a link keeps IPv6 on (below it the kernel removes the link's IPv6 addresses)
 IPV6_MIN_MTU = 1280
+
+#: VXLAN: the largest VNI (24 bits), the IANA port (the kernel's own default, 8472, is Linux's historical one), and
+#: what a device's MTU loses to encapsulation (linux include/net/vxlan.h VXLAN_HEADROOM, VXLAN6_HEADROOM)
+VNI_MAX = 2**24 - 1
+VXLAN_PORT = 4789
+VXLAN_HEADROOM = 50
+VXLAN6_HEADROOM = 70

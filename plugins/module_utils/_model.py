@@ -7,8 +7,9 @@ interface's addresses, one route dump per family, one firewall listing per table
 only by operations' `simulate()`. So every item of a call plans against what the items before it will have made:
 check mode predicts from the model, and a real run executes the same plan and verifies it against a fresh model.
 
-Per namespace it holds links (name, kind, mtu, up, master, veth peer, stp), global addresses with the IPv4
-secondary flag, unicast routes of every table, the sysctls asked for, and firewall listings. Its mutators carry
+Per namespace it holds links (name, kind, mtu, up, master, veth peer, stp, a VXLAN device's settings and MAC),
+global addresses with the IPv4 secondary flag, unicast routes of every table (with the onlink flag), the permanent
+neighbour and forwarding entries of the links asked about, the sysctls asked for, and firewall listings. Its mutators carry
 the kernel side effects plans rely on: an address on an up link brings its prefix route; removing a primary IPv4
 address drops its secondaries (unless promote_secondaries); a new namespace has lo down; deleting a link deletes
 its veth peer, its addresses and routes and releases its bridge ports; a moved link arrives down and bare.
@@ -16,7 +17,6 @@ its veth peer, its addresses and routes and releases its bridge ports; a moved l
 
 from __future__ import annotations
 
-import copy
 import ipaddress
 
 from ansible_collections.netns.core.plugins.module_utils._constants import (
@@ -68,6 +68,8 @@ class Namespace:
         self.routes: dict[int, list[dict]] = {}  # family -> routes
         self.sysctls: dict[str, str | None] = {}
         self.listings: dict[tuple, list] = {}  # (backend, family, table) -> rules, in listing order
+        self.neighbours: dict[str, dict[str, str]] = {}  # link name -> permanent entries, address -> mac
+        self.fdb: dict[str, list[tuple[str, str]]] = {}  # link name -> permanent (mac, remote) entries, sorted
         self.namespace_id: str | None = None
         self.dumped = fresh  # every link of the namespace is in `links`
         if fresh:
@@ -186,6 +188,11 @@ class KernelModel:
         if found.get("kind") == "bridge":
             link["stp"] = found.get("stp", False)
         link["peer"] = None
+        if found.get("kind") == "vxlan":
+            link["mac"] = (found.get("mac") or "").lower() or None
+            vxlan = dict(found.get("vxlan") or {})
+            underlay = self.session.view(ns).link_by_index(vxlan.pop("link_index", None) or 0)
+            link["vxlan"] = {**vxlan, "underlay_interface": underlay["name"] if underlay else None}
         if found.get("kind") == "veth" and found.get("peer_index"):
             link["peer_ref"] = dict(found)  # resolved on demand (peer())
         return link
@@ -280,6 +287,7 @@ class KernelModel:
         link.setdefault("qdisc", None)  # a new (or moved) link has the kernel's default root qdisc
         space.links[link["name"]] = link
         space.addresses[link["name"]] = []
+        space.neighbours[link["name"]], space.fdb[link["name"]] = {}, []
 
     def change_link(self, ns: str | None, name: str, **fields) -> None:
         link = self._own(ns, name)
@@ -320,6 +328,7 @@ class KernelModel:
         peer = self.peer(ns, name) if with_peer else None
         space.links[name] = None
         space.addresses[name] = []
+        space.neighbours[name], space.fdb[name] = {}, []
         for family in (4, 6):
             space.routes[family] = [r for r in self.routes(ns, family) if r["interface"] != name]
         for other in space.links.values():
@@ -429,6 +438,38 @@ class KernelModel:
         family = route["family"]
         self.space(ns).routes[family] = [r for r in self.routes(ns, family) if not _same_route(r, route)]
 
+    # -- neighbour and forwarding entries (of a VXLAN device) ----------------------------------------------------
+    def neighbours(self, ns: str | None, name: str) -> dict[str, str]:
+        """Permanent neighbour entries of one link, address -> MAC."""
+        space = self.space(ns)
+        if name not in space.neighbours:
+            index = self.session.view(ns).index(name) if self._readable(ns) else None
+            space.neighbours[name] = dict(self.session.view(ns).neighbours(index)) if index else {}
+        return space.neighbours[name]
+
+    def fdb(self, ns: str | None, name: str) -> list[tuple[str, str]]:
+        """Permanent forwarding entries (MAC, remote) of one VXLAN device, sorted."""
+        space = self.space(ns)
+        if name not in space.fdb:
+            index = self.session.view(ns).index(name) if self._readable(ns) else None
+            space.fdb[name] = list(self.session.view(ns).fdb(index)) if index else []
+        return space.fdb[name]
+
+    # neighbour and forwarding entry mutators (used by simulate)
+    def put_neighbour(self, ns: str | None, name: str, address: str, mac: str) -> None:
+        self.neighbours(ns, name)[address] = mac
+
+    def remove_neighbour(self, ns: str | None, name: str, address: str) -> None:
+        self.neighbours(ns, name).pop(address, None)
+
+    def put_fdb(self, ns: str | None, name: str, mac: str, remote: str) -> None:
+        """Replace: the MAC's entry now points at `remote` (a unicast MAC has one remote)."""
+        entries = [entry for entry in self.fdb(ns, name) if entry[0] != mac] + [(mac, remote)]
+        self.space(ns).fdb[name] = sorted(entries)
+
+    def remove_fdb(self, ns: str | None, name: str, mac: str, remote: str) -> None:
+        self.space(ns).fdb[name] = [entry for entry in self.fdb(ns, name) if entry != (mac, remote)]
+
     # -- sysctls ---------------------------------------------------------------------------------------------
     def sysctl(self, ns: str | None, key: str) -> str | None:
         """The value of a sysctl, tab-separated; None when there is no such key (or the namespace is new)."""
@@ -508,21 +549,6 @@ class KernelModel:
             if existing.key == rule.key:
                 del rules[index]
                 return
-
-    def snapshot(self) -> dict:
-        """Everything the model holds (for tests and debugging)."""
-        return {
-            ns: copy.deepcopy(
-                {
-                    "status": s.status,
-                    "links": s.links,
-                    "addresses": s.addresses,
-                    "routes": s.routes,
-                    "sysctls": s.sysctls,
-                }
-            )
-            for ns, s in self._spaces.items()
-        }
 
 
 def _same_route(one: dict, other: dict) -> bool:

@@ -31,6 +31,9 @@ RT_SCOPE_UNIVERSE = 0
 IFA_F_SECONDARY = 0x01
 RTN_UNICAST = 1
 RTNH_F_ONLINK = 0x4
+NUD_NOARP = 0x40
+NUD_PERMANENT = 0x80
+NTF_SELF = 0x02
 CLONE_NEWNET = 0x40000000
 NSID_NOT_ASSIGNED = 2**31 - 1  # anything from here up means "no id" (-1 as u32 is 2**32 - 1)
 
@@ -125,6 +128,8 @@ class NsView:
         self._addrs: dict[int, tuple[list[str], set[str]]] = {}  # by interface index
         self._all_addrs = False  # True when _addrs holds a dump of every interface
         self._routes: dict[int, list[dict]] = {}  # by family
+        self._neighbours: dict[int, dict[str, str]] = {}  # by interface index: permanent entries, address -> mac
+        self._fdb: dict[int, list[tuple[str, str]]] = {}  # by interface index: permanent (mac, remote) entries
 
     @property
     def exists(self) -> bool:
@@ -259,6 +264,22 @@ class NsView:
             result += self._routes[fam]
         return result
 
+    def neighbours(self, index: int) -> dict[str, str]:
+        """The permanent neighbour entries of one interface, address -> MAC (the kernel's own cache, entries it
+        learnt or is resolving, is not configuration and is left out)."""
+        if index not in self._neighbours:
+            self._neighbours[index] = dict(
+                entry for entry in map(parse_neighbour, self.ipr.neigh("dump", ifindex=index)) if entry is not None
+            )
+        return self._neighbours[index]
+
+    def fdb(self, index: int) -> list[tuple[str, str]]:
+        """The permanent forwarding entries (MAC, remote underlay address) of one VXLAN device, sorted."""
+        if index not in self._fdb:
+            entries = (parse_fdb(msg) for msg in self.ipr.fdb("dump", ifindex=index) if msg["ifindex"] == index)
+            self._fdb[index] = sorted(entry for entry in entries if entry is not None)
+        return self._fdb[index]
+
     def _name_of(self, index: int | None) -> str | None:
         link = self.link_by_index(index) if index else None
         return link["name"] if link else None
@@ -268,6 +289,7 @@ class NsView:
         move nor rename a link (an address, a master, up, mtu, a new link under a name that was free)."""
         self._links = None
         self._by_name, self._by_index, self._addrs, self._routes = {}, {}, {}, {}
+        self._neighbours, self._fdb = {}, {}
         self._all_addrs = False
         if indexes:
             self._indexes = {}
@@ -291,7 +313,29 @@ def parse_link(msg) -> Link:
     )
     if kind == "bridge" and data is not None:
         link["stp"] = bool(data.get("IFLA_BR_STP_STATE"))
+    if kind == "vxlan" and data is not None:
+        link["vxlan"] = {
+            "vni": data.get("IFLA_VXLAN_ID"),
+            "port": data.get("IFLA_VXLAN_PORT"),
+            "local": data.get("IFLA_VXLAN_LOCAL") or data.get("IFLA_VXLAN_LOCAL6"),
+            "link_index": data.get("IFLA_VXLAN_LINK") or None,
+            "learning": bool(data.get("IFLA_VXLAN_LEARNING")),
+        }
     return link
+
+
+def parse_neighbour(msg) -> tuple[str, str] | None:
+    """(address, MAC) of a permanent neighbour entry, else None."""
+    if not msg["state"] & NUD_PERMANENT or msg.get("NDA_DST") is None or msg.get("NDA_LLADDR") is None:
+        return None
+    return msg.get("NDA_DST"), msg.get("NDA_LLADDR").lower()
+
+
+def parse_fdb(msg) -> tuple[str, str] | None:
+    """(MAC, remote) of a permanent VXLAN forwarding entry, else None."""
+    if not msg["state"] & NUD_PERMANENT or msg.get("NDA_DST") is None or msg.get("NDA_LLADDR") is None:
+        return None
+    return msg.get("NDA_LLADDR").lower(), msg.get("NDA_DST")
 
 
 def parse_route(msg, name_of) -> dict | None:

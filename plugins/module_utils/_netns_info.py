@@ -8,6 +8,7 @@ from ansible_collections.netns.core.plugins.module_utils import _normalize as no
 from ansible_collections.netns.core.plugins.module_utils._constants import FIREWALL_TABLES, FORWARD_KEY, TAG_PREFIX
 from ansible_collections.netns.core.plugins.module_utils._errors import NetnsCoreError
 from ansible_collections.netns.core.plugins.module_utils._iptables import Iptables, comment_of, parse_rules
+from ansible_collections.netns.core.plugins.module_utils._model import RTPROT_KERNEL
 from ansible_collections.netns.core.plugins.module_utils._netlink import (
     Session,
     file_kind,
@@ -17,6 +18,7 @@ from ansible_collections.netns.core.plugins.module_utils._netlink import (
     read_sysctl,
 )
 from ansible_collections.netns.core.plugins.module_utils._tc import qdisc_facts
+from ansible_collections.netns.core.plugins.module_utils._vxlan import peers_of, route_text
 
 SCOPES = {0: "global", 200: "site", 253: "link", 254: "host", 255: "nowhere"}
 
@@ -40,6 +42,8 @@ def namespace_facts(session: Session, ns: str | None, iptables: list[Iptables]) 
         }
         if link["kind"] == "veth" and link.get("peer_index"):
             entry["peer"] = _peer(session, ns, link)
+        if link["kind"] == "vxlan" and link.get("vxlan"):
+            entry["vxlan"] = _vxlan(view, name, link, by_index)
         entry["qdiscs"] = qdiscs.get(link["index"], [])
         facts_links[name] = entry
     addresses: dict[str, list[dict]] = {}
@@ -72,6 +76,22 @@ def namespace_facts(session: Session, ns: str | None, iptables: list[Iptables]) 
         "ipv6_forwarding": read_sysctl(session, ns, FORWARD_KEY[6]) == "1",
         "rules": rules,
     }
+
+
+def _vxlan(view, name: str, link: dict, by_index: dict) -> dict:
+    """A VXLAN device's settings and the peers its entries describe (as netns.core.vxlan's `peers` option)."""
+    settings = dict(link["vxlan"])
+    settings["underlay_interface"] = by_index.get(settings.pop("link_index", None))
+    state = {
+        "neighbours": dict(sorted(view.neighbours(link["index"]).items())),
+        "fdb": [f"{mac} dst {remote}" for mac, remote in view.fdb(link["index"])],
+        "routes": [
+            route_text(route)
+            for route in view.routes()
+            if route["interface"] == name and route["gateway"] and route["proto"] != RTPROT_KERNEL
+        ],
+    }
+    return {**settings, "peers": peers_of(state)}
 
 
 def _peer(session: Session, ns: str | None, link: dict) -> dict:

@@ -15,6 +15,7 @@ from ansible_collections.netns.core.plugins.module_utils._argspec import (
     ROUTE_OPTIONS,
     SYSCTL_OPTIONS,
     VETH_OPTIONS,
+    VXLAN_OPTIONS,
     options,
 )
 from ansible_collections.netns.core.plugins.module_utils._bridge import Bridge
@@ -28,6 +29,7 @@ from ansible_collections.netns.core.plugins.module_utils._port_forward import Po
 from ansible_collections.netns.core.plugins.module_utils._resource import Item, Outcome
 from ansible_collections.netns.core.plugins.module_utils._sysctl import Sysctl
 from ansible_collections.netns.core.plugins.module_utils._veth import Veth
+from ansible_collections.netns.core.plugins.module_utils._vxlan import Vxlan
 
 # (section, options of the single module, how to build its resource) in the order a present run applies them
 SECTIONS = (
@@ -35,6 +37,7 @@ SECTIONS = (
     ("sysctls", SYSCTL_OPTIONS, lambda params, module: Sysctl(params)),
     ("bridges", BRIDGE_OPTIONS, lambda params, module: Bridge(params)),
     ("veths", VETH_OPTIONS, lambda params, module: Veth(params)),
+    ("vxlans", VXLAN_OPTIONS, lambda params, module: Vxlan(params)),
     ("netems", NETEM_OPTIONS, lambda params, module: Netem(params)),
     ("routes", ROUTE_OPTIONS, lambda params, module: Route(params)),
     ("masquerades", MASQUERADE_OPTIONS, lambda params, module: Masquerade(params)),
@@ -60,7 +63,7 @@ def validate_item(section: str, index: int, kind_options: dict, item: object) ->
 def build_items(params: dict, module=None) -> list[Item]:
     """Every object as an Item, in the order the state asks for.
 
-    present: namespaces, sysctls, bridges, veths, netems, routes, masquerades, forwards, port_forwards.
+    present: namespaces, sysctls, bridges, veths, vxlans, netems, routes, masquerades, forwards, port_forwards.
     absent: the reverse, sysctls left alone.
     All validation happens here, before anything is read or changed.
     """

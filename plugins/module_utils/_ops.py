@@ -19,6 +19,7 @@ import socket
 import time
 from dataclasses import dataclass, field
 
+from ansible_collections.netns.core.plugins.module_utils._constants import VXLAN6_HEADROOM, VXLAN_HEADROOM
 from ansible_collections.netns.core.plugins.module_utils._deps import pyroute2_netns
 from ansible_collections.netns.core.plugins.module_utils._errors import NetnsCoreError
 from ansible_collections.netns.core.plugins.module_utils._model import (
@@ -28,6 +29,9 @@ from ansible_collections.netns.core.plugins.module_utils._model import (
     where_or_host,
 )
 from ansible_collections.netns.core.plugins.module_utils._netlink import (
+    NTF_SELF,
+    NUD_NOARP,
+    NUD_PERMANENT,
     RTNH_F_ONLINK,
     Session,
     netns_path,
@@ -209,6 +213,152 @@ class CreateBridge(Op):
     def execute(self, ctx: ExecContext) -> None:
         extra = {"mtu": self.mtu} if self.mtu else {}
         ctx.ipr(self.ns).link("add", ifname=self.name, kind="bridge", br_stp_state=int(self.stp), **extra)
+
+
+@dataclass
+class CreateVxlan(Op):
+    """A VXLAN device: VNI, UDP port (always sent: the kernel's own default is 8472), local underlay address,
+    underlay interface, MAC (set at creation), learning. Without an MTU the kernel gives it the underlay
+    interface's less the encapsulation (50 bytes over IPv4, 70 over IPv6), or 1500 without an underlay interface."""
+
+    ns: str | None = None
+    name: str = ""
+    vni: int = 0
+    port: int = 0
+    local: str = ""
+    underlay_interface: str | None = None
+    mac: str | None = None
+    mtu: int | None = None
+    learning: bool = False
+
+    def simulate(self, model: KernelModel) -> None:
+        mtu = self.mtu
+        underlay = model.link(self.ns, self.underlay_interface) if self.underlay_interface else None
+        if mtu is None and underlay is not None:
+            mtu = underlay["mtu"] - (VXLAN6_HEADROOM if ":" in self.local else VXLAN_HEADROOM)
+        vxlan = {
+            "vni": self.vni,
+            "port": self.port,
+            "local": self.local,
+            "learning": self.learning,
+            "underlay_interface": self.underlay_interface,
+        }
+        model.add_link(self.ns, new_link(self.name, "vxlan", mtu, mac=self.mac, vxlan=vxlan))
+
+    def execute(self, ctx: ExecContext) -> None:
+        request = {
+            "ifname": self.name,
+            "kind": "vxlan",
+            "vxlan_id": self.vni,
+            "vxlan_port": self.port,
+            "vxlan_learning": int(self.learning),
+            ("vxlan_local6" if ":" in self.local else "vxlan_local"): self.local,
+        }
+        if self.underlay_interface:
+            request["vxlan_link"] = ctx.index(self.ns, self.underlay_interface, "underlay_interface")
+        if self.mac:
+            request["address"] = self.mac
+        if self.mtu:
+            request["mtu"] = self.mtu
+        ctx.ipr(self.ns).link("add", **request)
+
+
+@dataclass
+class SetLearning(Op):
+    ns: str | None = None
+    name: str = ""
+    learning: bool = False
+
+    def simulate(self, model: KernelModel) -> None:
+        link = model.link(self.ns, self.name)
+        model.change_link(self.ns, self.name, vxlan={**link["vxlan"], "learning": self.learning})
+
+    def execute(self, ctx: ExecContext) -> None:
+        index = ctx.index(self.ns, self.name, "name")
+        ctx.ipr(self.ns).link("set", index=index, kind="vxlan", vxlan_learning=int(self.learning))
+
+
+@dataclass
+class SetMac(Op):
+    ns: str | None = None
+    name: str = ""
+    mac: str = ""
+
+    def simulate(self, model: KernelModel) -> None:
+        model.change_link(self.ns, self.name, mac=self.mac)
+
+    def execute(self, ctx: ExecContext) -> None:
+        ctx.ipr(self.ns).link("set", index=ctx.index(self.ns, self.name, "name"), address=self.mac)
+
+
+@dataclass
+class ReplaceNeighbour(Op):
+    """A permanent neighbour entry: `address` is at `mac` on this link (no ARP)."""
+
+    ns: str | None = None
+    name: str = ""
+    address: str = ""
+    mac: str = ""
+
+    def simulate(self, model: KernelModel) -> None:
+        model.put_neighbour(self.ns, self.name, self.address, self.mac)
+
+    def execute(self, ctx: ExecContext) -> None:
+        index = ctx.index(self.ns, self.name, "name")
+        ctx.ipr(self.ns).neigh("replace", ifindex=index, dst=self.address, lladdr=self.mac, state=NUD_PERMANENT)
+
+
+@dataclass
+class DeleteNeighbour(Op):
+    ns: str | None = None
+    name: str = ""
+    address: str = ""
+
+    def simulate(self, model: KernelModel) -> None:
+        model.remove_neighbour(self.ns, self.name, self.address)
+
+    def execute(self, ctx: ExecContext) -> None:
+        ctx.ipr(self.ns).neigh("del", ifindex=ctx.index(self.ns, self.name, "name"), dst=self.address)
+
+
+@dataclass
+class ReplaceFdb(Op):
+    """A permanent forwarding entry of a VXLAN device: frames to `mac` go to the underlay address `remote`.
+    `replace`, never `append`: the kernel silently ignores an append of a known unicast MAC with a new remote."""
+
+    ns: str | None = None
+    name: str = ""
+    mac: str = ""
+    remote: str = ""
+
+    def simulate(self, model: KernelModel) -> None:
+        model.put_fdb(self.ns, self.name, self.mac, self.remote)
+
+    def execute(self, ctx: ExecContext) -> None:
+        index = ctx.index(self.ns, self.name, "name")
+        ctx.ipr(self.ns).fdb(
+            "replace",
+            ifindex=index,
+            lladdr=self.mac,
+            dst=self.remote,
+            flags=NTF_SELF,
+            state=NUD_PERMANENT | NUD_NOARP,
+        )
+
+
+@dataclass
+class DeleteFdb(Op):
+    ns: str | None = None
+    name: str = ""
+    mac: str = ""
+    remote: str = ""
+
+    def simulate(self, model: KernelModel) -> None:
+        model.remove_fdb(self.ns, self.name, self.mac, self.remote)
+
+    def execute(self, ctx: ExecContext) -> None:
+        index = ctx.index(self.ns, self.name, "name")
+        ctx.ipr(self.ns).fdb("del", ifindex=index, lladdr=self.mac, dst=self.remote)
 
 
 @dataclass
@@ -515,6 +665,13 @@ OPERATIONS = frozenset(
         UnlinkStaleNetns,
         CreateVeth,
         CreateBridge,
+        CreateVxlan,
+        SetLearning,
+        SetMac,
+        ReplaceNeighbour,
+        DeleteNeighbour,
+        ReplaceFdb,
+        DeleteFdb,
         SetStp,
         DeleteLink,
         MoveLink,

@@ -13,8 +13,9 @@ version_added: 1.0.0
 description:
   - Applies many objects in one process, through the same code as the single modules (M(netns.core.netns),
     M(netns.core.sysctl), M(netns.core.bridge), M(netns.core.veth), M(netns.core.netns_route),
-    M(netns.core.masquerade)). A loop of single-module tasks costs about half a second per item; this module
-    converges a 100-container network in one task. The roles P(netns.core.bridge_nat#role) and
+    M(netns.core.masquerade), M(netns.core.vxlan), M(netns.core.netem), M(netns.core.port_forward)). A loop
+    of single-module tasks costs about half a second per item; this module converges a 100-container network in
+    one task. The roles P(netns.core.bridge_nat#role) and
     P(netns.core.topology#role) are built on it.
   - Each list item takes exactly the options of the corresponding single module (without O(state)), checked the
     same way (types, defaults, unknown keys refused).
@@ -42,6 +43,14 @@ options:
     type: list
     elements: dict
     default: []
+  vxlans:
+    description:
+      - VXLAN devices with their peers; each item takes the options of M(netns.core.vxlan).
+      - Applied after the veths and before the routes; removed before them.
+    type: list
+    elements: dict
+    default: []
+    version_added: 1.1.0
   netems:
     description:
       - Link impairments; each item takes the options of M(netns.core.netem).
