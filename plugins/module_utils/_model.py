@@ -9,10 +9,11 @@ check mode predicts from the model, and a real run executes the same plan and ve
 
 Per namespace it holds links (name, kind, mtu, up, master, veth peer, stp, a VXLAN device's settings and MAC),
 global addresses with the IPv4 secondary flag, unicast routes of every table (with the onlink flag), the permanent
-neighbour and forwarding entries of the links asked about, the sysctls asked for, and firewall listings. Its mutators carry
-the kernel side effects plans rely on: an address on an up link brings its prefix route; removing a primary IPv4
-address drops its secondaries (unless promote_secondaries); a new namespace has lo down; deleting a link deletes
-its veth peer, its addresses and routes and releases its bridge ports; a moved link arrives down and bare.
+neighbour and forwarding entries of the links asked about, the sysctls asked for, and firewall listings. Its
+mutators carry the kernel side effects plans rely on: an address on an up link brings its prefix route; removing a
+primary IPv4 address drops its secondaries (unless promote_secondaries); a new namespace has lo down; deleting a link
+deletes its veth peer, its addresses, routes and entries and releases its bridge ports; a moved link arrives down and
+bare.
 """
 
 from __future__ import annotations

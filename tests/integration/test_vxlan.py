@@ -38,9 +38,7 @@ def device(ns: str, peers: tuple[str, ...], **extra) -> dict:
         "underlay_interface": "eth0",
         "mac": MAC[ns],
         "addresses": [f"{VTEP[ns]}/32"],
-        "peers": [
-            {"remote": UNDERLAY[p], "mac": MAC[p], "address": VTEP[p], "subnets": [SUBNET[p]]} for p in peers
-        ],
+        "peers": [{"remote": UNDERLAY[p], "mac": MAC[p], "address": VTEP[p], "subnets": [SUBNET[p]]} for p in peers],
         **extra,
     }
 
