@@ -15,6 +15,7 @@ import pytest
 import yaml
 
 from ansible_collections.netns.core.plugins.filter.bridge_nat_network import bridge_nat_network
+from ansible_collections.netns.core.plugins.filter.overlay_network import overlay_network
 from ansible_collections.netns.core.plugins.filter.topology_network import topology_network
 from ansible_collections.netns.core.plugins.module_utils._network import SECTION_NAMES, build_items
 
@@ -269,7 +270,89 @@ def test_topology_a_host_bridge_with_ports_from_namespaces():
     )
 
 
-@pytest.mark.parametrize("role", ["bridge_nat", "topology"])
+# -- overlay --------------------------------------------------------------------------------------------------
+OVERLAY_HOSTS = {f"host{n}": {"overlay_index": n, "overlay_underlay_ip": f"192.168.50.{n}"} for n in (1, 2, 3)}
+OVERLAY_FACTS = {
+    "interfaces": ["lo", "eth0"],
+    "eth0": {"device": "eth0", "mtu": 1500, "ipv4": {"address": "192.168.50.1", "netmask": "255.255.255.0"}},
+}
+
+
+def overlay_inputs(**variables) -> dict:
+    """The filter's input exactly as roles/overlay/tasks/main.yml builds it from the role's defaults, on host1 of
+    three simulated hosts."""
+    spec = {
+        "host": "host1",
+        "group": "overlay",
+        "members": list(OVERLAY_HOSTS),
+        "hostvars": OVERLAY_HOSTS,
+        "cidr": "10.244.0.0/16",
+        "host_prefix": 24,
+        "backend": "vxlan",
+        "vni": 1,
+        "port": 4789,
+        "device": "vx-overlay",
+        "mtu": 0,
+        "bridge": "br-overlay",
+        "containers": [],
+        "port_forwards": [],
+        "masquerade": True,
+        "underlay_interface": "",
+        "facts": OVERLAY_FACTS,
+        "state": "present",
+    }
+    return {**spec, **variables}
+
+
+def test_the_overlay_role_passes_every_section_the_filter_returns():
+    plan = overlay_network(overlay_inputs(containers=[{"name": "web"}]))
+    assert set(role_options("overlay", plan)) - set(NOT_FROM_THE_PLAN) == set(plan["network"])
+
+
+def test_overlay_vxlan_mesh_with_a_container_and_a_published_port():
+    forwards = [{"port": 8080, "container": "web", "container_port": 80}]
+    plan = overlay_network(overlay_inputs(containers=[{"name": "web"}], port_forwards=forwards))
+    check(
+        "overlay",
+        plan,
+        [
+            ("namespaces", "netns web"),
+            ("sysctls", "sysctl net.ipv4.ip_forward"),
+            ("bridges", "bridge br-overlay"),
+            ("veths", "veth veth-web <-> eth0 in netns web"),
+            ("vxlans", "vxlan vx-overlay"),
+            ("routes", f"{DEFAULT_V4} in netns web"),
+            ("masquerades", "masquerade 10.244.1.0/24"),
+            ("forwards", "forward 10.244.0.0/16 to 10.244.1.0/24"),
+            ("forwards", "forward 10.244.1.0/24 to 10.244.0.0/16"),
+            ("port_forwards", "port_forward tcp/8080 (IPv4)"),
+        ],
+    )
+
+
+def test_overlay_host_gw_without_masquerade_or_containers():
+    plan = overlay_network(overlay_inputs(backend="host-gw", masquerade=False))
+    check(
+        "overlay",
+        plan,
+        [
+            ("sysctls", "sysctl net.ipv4.ip_forward"),
+            ("bridges", "bridge br-overlay"),
+            ("routes", "route 10.244.2.0/24 metric 0 table 254"),
+            ("routes", "route 10.244.3.0/24 metric 0 table 254"),
+            ("forwards", "forward 10.244.0.0/16 to 10.244.1.0/24"),
+            ("forwards", "forward 10.244.1.0/24 to 10.244.0.0/16"),
+        ],
+    )
+
+
+def test_overlay_absent_without_facts():
+    plan = overlay_network(overlay_inputs(containers=[{"name": "web"}], facts={}, state="absent"))
+    options = role_options("overlay", plan)
+    assert ("vxlans", "vxlan vx-overlay") in items_of(options, "absent")
+
+
+@pytest.mark.parametrize("role", ["bridge_nat", "topology", "overlay"])
 def test_the_role_task_is_the_one_network_call(role):
     tasks = yaml.safe_load((ROLES / role / "tasks" / "main.yml").read_text())
     assert sum("netns.core.network" in task for task in tasks) == 1
