@@ -242,3 +242,11 @@ def _reset() -> None:
             sh(f"{tool} -w -t {table} -F; {tool} -w -t {table} -X", check=False)
         sh(f"{tool} -w -P FORWARD ACCEPT", check=False)
     sh("sysctl -qw net.ipv4.ip_forward=0 net.ipv6.conf.all.forwarding=0", check=False)
+    # nftables tables other than iptables-nft's own (ours, a test's foreign ones); iptables-nft's were flushed above
+    for table in sh("command -v nft >/dev/null && nft list tables || true", check=False).splitlines():
+        if table.split()[1:2] not in (["ip"], ["ip6"]) or table.split()[2:] not in NFT_IPTABLES:
+            sh(f"nft delete {table}", check=False)
+
+
+#: the tables iptables-nft keeps in nftables (families ip and ip6)
+NFT_IPTABLES = (["filter"], ["nat"], ["mangle"], ["raw"], ["security"])
