@@ -77,8 +77,10 @@ def play(
     extra: list[str] | None = None,
     playbook: Path | None = None,
     env: dict | None = None,
+    wrap: list[str] | None = None,
 ) -> list[dict]:
-    """Run `tasks` as one play (or `playbook`) on localhost; return every task's result (module result + 'status')."""
+    """Run `tasks` as one play (or `playbook`) on localhost; return every task's result (module result + 'status').
+    wrap: a command line ansible-playbook runs under (e.g. a private mount namespace hiding a command)."""
     with tempfile.TemporaryDirectory(prefix="netns-core-it-") as tmp:
         if playbook is None:
             playbook = Path(tmp, "play.yml")
@@ -87,6 +89,7 @@ def play(
         env = ansible_env(Path(tmp), results, env)
         argv = [str(BIN / "ansible-playbook"), "-i", str(Path(tmp, "inventory")), str(playbook)]
         argv += ["--check"] * check + ["--diff"] * diff + (extra or [])
+        argv = [*(wrap or []), *argv]
         done = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=300, check=False)
         if not results.exists():
             raise AssertionError(f"ansible-playbook produced no results:\n{done.stdout}\n{done.stderr}")
