@@ -240,6 +240,7 @@ def _reset() -> None:
     for name in links():
         if name != "lo":
             sh(f"ip link del {name} 2>/dev/null || true", check=False)
+    sh("ip addr flush dev lo scope global", check=False)  # a test's address on lo (the foreign-state test's)
     for tool in ("iptables", "ip6tables"):
         for table in ("filter", "nat", "mangle", "raw"):
             sh(f"{tool} -w -t {table} -F; {tool} -w -t {table} -X", check=False)
