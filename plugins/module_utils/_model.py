@@ -541,6 +541,13 @@ class KernelModel:
             space.listings[key] = self.firewall(backend, family).list(ns, table) if self._readable(ns) else []
         return space.listings[key]
 
+    def forward_drops(self, ns: str | None, backend: str, family: int) -> list[str]:
+        """The chains of other tables whose DROP policy on the forward hook drops what `backend` accepts (nothing
+        known in a namespace this call makes, or offline)."""
+        if self.firewall is None or not self._readable(ns):
+            return []
+        return self.firewall(backend, family).forward_drops(ns)
+
     def insert_rule(self, ns: str | None, backend: str, family: int, rule) -> None:
         rules = self.listing(ns, backend, family, rule.table)
         if rule.insert:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 
+import pytest
 from conftest import play, sh
 from kernel_state import settled
 from reliability import record_figure
@@ -183,17 +184,46 @@ def step(tasks: list[dict], expect: list[bool]) -> None:
     assert [changed for _task, changed in changed_of(real)] == expect, changed_of(real)
 
 
-def test_check_mode_is_pure_and_truthful():
-    """All modules and both roles side by side (independent objects), each a task of its own name."""
+#: the subjects that make firewall rules, and how each says which backend
+RULE_MAKERS = {
+    "masquerade": "firewall_backend",
+    "port_forward": "firewall_backend",
+    "network": "firewall_backend",
+    "bridge_nat": "bridge_nat_firewall_backend",
+    "topology": "topology_firewall_backend",
+}
+
+
+def with_backend(name: str, task: dict, backend: str) -> dict:
+    task = copy.deepcopy(task)
+    if "vars" in task:
+        task["vars"][RULE_MAKERS[name]] = backend
+    else:
+        task[f"netns.core.{name}"]["firewall_backend"] = backend
+    return task
+
+
+@pytest.mark.parametrize("backend", ["iptables", "nftables"])
+def test_check_mode_is_pure_and_truthful(backend):
+    """All modules and both roles side by side (independent objects), each a task of its own name; for nftables
+    the subjects that make rules (the others do not depend on the backend)."""
     sh(SETUP)
-    create = [pair[0] for pair in SUBJECTS.values()]
-    change = [pair[1] for pair in SUBJECTS.values()]
-    writes = [name != "netns_info" for name in SUBJECTS]
+    subjects = SUBJECTS
+    if backend != "iptables":
+        subjects = {
+            name: tuple(with_backend(name, t, backend) for t in pair)
+            for name, pair in SUBJECTS.items()
+            if name in RULE_MAKERS
+        }
+    create = [pair[0] for pair in subjects.values()]
+    change = [pair[1] for pair in subjects.values()]
+    writes = [name != "netns_info" for name in subjects]
     step(create, expect=writes)  # the empty host
-    step(create, expect=[False] * len(SUBJECTS))  # converged
+    step(create, expect=[False] * len(subjects))  # converged
     step(change, expect=writes)  # converged, input changed
-    removable = [absent(task) for name, (_create, task) in SUBJECTS.items() if name not in NO_REMOVAL]
+    removable = [absent(task) for name, (_create, task) in subjects.items() if name not in NO_REMOVAL]
     step(removable, expect=[True] * len(removable))
     step(removable, expect=[False] * len(removable))
-    record_figure("check_mode_subjects", sorted(SUBJECTS))
-    record_figure("check_mode_runs", 2 * 5)
+    suffix = "" if backend == "iptables" else f"_{backend}"
+    record_figure(f"check_mode_subjects{suffix}", sorted(subjects))
+    record_figure(f"check_mode_runs{suffix}", 2 * 5)
