@@ -78,6 +78,7 @@ deps:
 	@missing=""; \
 	command -v ip >/dev/null || missing="$$missing iproute2"; \
 	command -v iptables >/dev/null || missing="$$missing iptables"; \
+	command -v nft >/dev/null || missing="$$missing nftables"; \
 	command -v ping >/dev/null || missing="$$missing iputils-ping"; \
 	command -v unshare >/dev/null || missing="$$missing util-linux"; \
 	command -v shellcheck >/dev/null || missing="$$missing shellcheck"; \

@@ -53,3 +53,31 @@ options:
     choices: [present, absent]
     default: present
 """
+
+    # The firewall options of the modules that make rules (masquerade, port_forward, network).
+    FIREWALL = r"""
+options:
+  firewall_backend:
+    description:
+      - Which firewall holds the rules. V(iptables) writes tagged rules with the iptables command (iptables-nft or
+        iptables-legacy alike) into the nat and filter tables. V(nftables) writes them, with the same tag as their
+        comment, into netns.core's own table C(inet netns_core), changed in one C(nft -f) transaction per task and
+        deleted with its last rule; no other table is ever written.
+      - V(auto) is V(iptables) where the C(iptables) command exists (so nothing changes for existing users), else
+        V(nftables). A chosen backend whose command is missing is a clear error naming this option.
+      - Rules of the same object found in the other backend (where its command exists) are removed, so switching
+        backends is an ordinary converge.
+    type: str
+    choices: [auto, iptables, nftables]
+    default: auto
+  foreign_forward_drop:
+    description:
+      - Only for the V(nftables) backend. In nftables an accept ends only its own chain; a forward chain of
+        another table with policy drop (Docker's C(FORWARD) policy C(DROP), set through iptables-nft, lives in
+        table C(ip filter)) still drops what C(inet netns_core) accepts. V(fail) refuses such a namespace before
+        anything changes, naming the table and chain. V(ignore) goes ahead, once you have allowed the traffic in
+        that chain yourself (for Docker, in C(DOCKER-USER)), or want it dropped.
+    type: str
+    choices: [fail, ignore]
+    default: fail
+"""

@@ -12,7 +12,7 @@ version_added: 1.0.0
 description:
   - One box per namespace (the host too), one node per interface with its global addresses, bridges drawn as
     such, a line per veth pair, a dashed line from each bridge port to its bridge, and a note per namespace with
-    the NAT (masquerade) and published ports (port_forward) netns.core tagged there.
+    the NAT (masquerade) and published ports (port_forward) netns.core tagged there (iptables or nftables rules).
 options:
   _input:
     description: The C(netns_info) returned by M(netns.core.netns_info).
@@ -51,6 +51,16 @@ def _node(ns: str | None, ifname: str) -> str:
     return _q(f"{ns or 'host'}/{ifname}")
 
 
+def _dnat_target(rule: str) -> str | None:
+    """Where a DNAT rule sends connections: iptables (--to-destination A:P) or nftables (dnat ip to A:P ...)."""
+    if "--to-destination " in rule:
+        return rule.split("--to-destination ")[1].split()[0]
+    for family in ("ip", "ip6"):
+        if f" dnat {family} to " in rule:
+            return rule.split(f" dnat {family} to ")[1].split()[0]
+    return None
+
+
 def _nat_lines(rules: list[dict]) -> list[str]:
     lines = []
     for tag in sorted({rule["tag"] for rule in rules}):
@@ -58,13 +68,7 @@ def _nat_lines(rules: list[dict]) -> list[str]:
         if what[0] == "masquerade":
             lines.append(f"NAT out: {what[1]}")
         elif what[0] == "port_forward":
-            targets = sorted(
-                {
-                    r["rule"].split("--to-destination ")[1]
-                    for r in rules
-                    if r["tag"] == tag and "--to-destination" in r["rule"]
-                }
-            )
+            targets = sorted({_dnat_target(r["rule"]) for r in rules if r["tag"] == tag} - {None})
             lines.append(f"published {what[1]} -> {', '.join(targets)}")
         else:
             lines.append(" ".join(what))

@@ -12,6 +12,11 @@ NETNS = {"type": "str"}
 STATE = {"type": "str", "choices": ["present", "absent"], "default": "present"}
 ADDRESSES = {"type": "list", "elements": "str"}
 PROTOCOLS = ("tcp", "udp")
+#: the rule-making kinds' choice of firewall (see _firewall); the network module says them once for its sections
+FIREWALL_OPTIONS = {
+    "firewall_backend": {"type": "str", "choices": ["auto", "iptables", "nftables"], "default": "auto"},
+    "foreign_forward_drop": {"type": "str", "choices": ["fail", "ignore"], "default": "fail"},
+}
 
 # Options per resource kind, without `state` (the network module has one state for everything).
 NETNS_OPTIONS = {
@@ -81,11 +86,13 @@ MASQUERADE_OPTIONS = {
     "out_interface": {"type": "str"},
     "forwarding": {"type": "bool", "default": True},
     "exclude": {"type": "list", "elements": "str"},
+    **FIREWALL_OPTIONS,
 }
 FORWARD_OPTIONS = {
     "source": {"type": "str", "required": True},
     "destination": {"type": "str", "required": True},
     "netns": NETNS,
+    **FIREWALL_OPTIONS,
 }
 
 PORT_FORWARD_OPTIONS = {
@@ -94,6 +101,7 @@ PORT_FORWARD_OPTIONS = {
     "destination": {"type": "str", "required": True},
     "netns": NETNS,
     "in_interface": {"type": "str"},
+    **FIREWALL_OPTIONS,
 }
 NETEM_OPTIONS = {
     "interface": {"type": "str", "required": True},

@@ -46,6 +46,16 @@ class Rule:
             raise ValueError(f"not a rule spec: {spec!r}")
         return cls(words[1], words[3], tuple(words[4:]))
 
+    @property
+    def comment(self) -> str | None:
+        return comment_of(self)
+
+    def describe_add(self) -> str:
+        return f"add rule {self.spec()}"
+
+    def describe_delete(self) -> str:
+        return f"delete rule {self.spec()}"
+
     def add_argv(self) -> list[str]:
         return ["-t", self.table, "-I" if self.insert else "-A", self.chain, *self.args]
 

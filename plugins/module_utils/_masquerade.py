@@ -8,12 +8,14 @@ from ansible_collections.netns.core.plugins.module_utils import _normalize as no
 from ansible_collections.netns.core.plugins.module_utils._constants import FORWARD_KEY, TAG_PREFIX
 from ansible_collections.netns.core.plugins.module_utils._errors import NetnsCoreError
 from ansible_collections.netns.core.plugins.module_utils._firewall import (
+    BACKENDS,
+    CHOICES,
     ForwardAcceptRule,
     IptablesBackend,
     MasqueradeRule,
     NatExemptRule,
 )
-from ansible_collections.netns.core.plugins.module_utils._iptables import Rule, comment_of, tag
+from ansible_collections.netns.core.plugins.module_utils._iptables import Rule, tag
 from ansible_collections.netns.core.plugins.module_utils._model import KernelModel, where
 from ansible_collections.netns.core.plugins.module_utils._ops import AddRule, DelRule, Op
 from ansible_collections.netns.core.plugins.module_utils._resource import Resource
@@ -47,9 +49,8 @@ def masquerade_rules(source: str, out_interface: str | None, forwarding: bool, c
     return [IptablesBackend.render(rule) for rule in intents]
 
 
-def rule_changes(ns: str | None, have: list[Rule], want: list[Rule], family: int = 4) -> list[Op]:
+def rule_changes(ns: str | None, have: list, want: list, family: int = 4, backend: str = "iptables") -> list[Op]:
     """Delete tagged rules that are not wanted (or are duplicates), add wanted ones that are missing (pure)."""
-    backend = IptablesBackend.name
     ops: list[Op] = []
     seen = set()
     wanted = {rule.key for rule in want}
@@ -57,27 +58,41 @@ def rule_changes(ns: str | None, have: list[Rule], want: list[Rule], family: int
         if rule.key in wanted and rule.key not in seen:
             seen.add(rule.key)
             continue
-        ops.append(DelRule(ns, backend, family, rule).says(f"delete rule {rule.spec()}{where(ns)}"))
+        ops.append(DelRule(ns, backend, family, rule).says(f"{rule.describe_delete()}{where(ns)}"))
     for rule in want:
         if rule.key not in seen:
-            ops.append(AddRule(ns, backend, family, rule).says(f"add rule {rule.spec()}{where(ns)}"))
+            ops.append(AddRule(ns, backend, family, rule).says(f"{rule.describe_add()}{where(ns)}"))
     return ops
+
+
+def foreign_drop_error(ns: str | None, drops: list[str], option: str) -> NetnsCoreError:
+    chains = "; ".join(drops)
+    return NetnsCoreError(
+        f"firewall_backend=nftables{where(ns)}: the forward hook also has {chains} with policy drop (Docker and "
+        "iptables-nft set it): in nftables an accept ends only its own chain, so that policy still drops what table "
+        "inet netns_core accepts. Allow the traffic in that chain (for Docker: the DOCKER-USER chain), or use "
+        f"firewall_backend=iptables (it inserts its accepts into that very chain); once the traffic is allowed there, "
+        f"set {option}=ignore"
+    )
 
 
 class TaggedRules(Resource):
     """Rules carrying one netns.core tag in one namespace: read back from the backend, exactly the wanted set kept.
 
     Subclasses say which rules they want (`intents`), as backend-neutral rules, and may manage sysctls with them
-    (`extra_*`).
+    (`extra_*`). The backend is the `firewall_backend` option's (auto: iptables where its command exists, else
+    nftables); this tag's rules found in the other backend are removed (a switch of backend is a converge).
     """
-
-    backend = IptablesBackend
 
     def __init__(self, params: dict, family: int, rule_tag: str) -> None:
         super().__init__(params)
         self.ns = norm.netns_name(params.get("netns"))
         self.family = family
         self.tag = rule_tag
+        self.firewall_backend = params.get("firewall_backend") or "auto"
+        if self.firewall_backend not in CHOICES:
+            raise NetnsCoreError(f"firewall_backend {self.firewall_backend!r} is not one of {', '.join(CHOICES)}")
+        self.foreign_forward_drop = params.get("foreign_forward_drop") or "fail"
 
     def namespaces(self) -> list[tuple[str, str | None]]:
         return [("netns", self.ns)]
@@ -88,8 +103,18 @@ class TaggedRules(Resource):
     def intents(self) -> list:
         raise NotImplementedError
 
-    def want_rules(self) -> list[Rule]:
-        return [self.backend.render(rule) for rule in self.intents()]
+    def backends(self, model: KernelModel) -> tuple:
+        """(the backend class to write with, the other backends whose command is there: read, and emptied)."""
+        if model.firewall is None:  # offline (unit tests): auto is iptables
+            return BACKENDS["iptables" if self.firewall_backend == "auto" else self.firewall_backend], []
+        chosen = model.firewall.resolve(self.firewall_backend, self.family)
+        others = [
+            cls for cls in BACKENDS.values() if cls is not chosen and model.firewall.available(cls.name, self.family)
+        ]
+        return chosen, others
+
+    def want_rules(self, backend=IptablesBackend) -> list:
+        return [backend.render(rule) for rule in self.intents()]
 
     def extra_read(self, model: KernelModel) -> dict:
         return {}
@@ -100,21 +125,22 @@ class TaggedRules(Resource):
     def extra_changes(self, model: KernelModel, before: dict | None, want: dict | None) -> list[Op]:
         return []
 
-    def tagged(self, model: KernelModel) -> list[Rule]:
+    def tagged(self, model: KernelModel, backend) -> list:
         """Every rule of ours (this tag exactly) in the backend's tables, in listing order (duplicates kept)."""
         return [
             rule
-            for table in self.backend.tables
-            for rule in model.listing(self.ns, self.backend.name, self.family, table)
-            if rule.chain in self.backend.chains[table] and comment_of(rule) == self.tag
+            for table in backend.tables
+            for rule in model.listing(self.ns, backend.name, self.family, table)
+            if rule.chain in backend.chains[table] and rule.comment == self.tag
         ]
 
     def read(self, model: KernelModel) -> dict | None:
         if not model.exists(self.ns):
             return None
+        chosen, others = self.backends(model)
         if self.state == "present":
-            self.note_siblings(model)
-        rules = self.tagged(model)
+            self.note_siblings(model, chosen)
+        rules = [rule for backend in (chosen, *others) for rule in self.tagged(model, backend)]
         extra = self.extra_read(model)
         if not rules and self.state == "absent":
             return None
@@ -123,27 +149,37 @@ class TaggedRules(Resource):
     def desired(self) -> dict | None:
         if self.state == "absent":
             return None
-        return {**self.identity(), "rules": sorted(r.spec() for r in self.want_rules()), **self.extra_want()}
+        return {**self.identity(), **self.extra_want()}
 
     def plan(self, model: KernelModel, before: dict | None, want: dict | None) -> list[Op]:
-        have = self.tagged(model) if before is not None else []
-        wanted = self.want_rules() if want else []
-        return self.extra_changes(model, before, want) + rule_changes(self.ns, have, wanted, self.family)
+        chosen, others = self.backends(model)
+        wanted = self.want_rules(chosen) if want else []
+        if wanted and chosen.transactional and self.foreign_forward_drop != "ignore":
+            if any(rule.chain == "forward" for rule in wanted):
+                drops = model.forward_drops(self.ns, chosen.name, self.family)
+                if drops:
+                    raise foreign_drop_error(self.ns, drops, "foreign_forward_drop")
+        ops = self.extra_changes(model, before, want)
+        if before is not None:
+            for other in others:
+                ops += rule_changes(self.ns, self.tagged(model, other), [], self.family, other.name)
+        have = self.tagged(model, chosen) if before is not None else []
+        return ops + rule_changes(self.ns, have, wanted, self.family, chosen.name)
 
     def sibling_tag(self) -> str | None:
         """The tag shared by this object's siblings (same source or port, another interface), if any."""
         return None
 
-    def note_siblings(self, model: KernelModel) -> None:
+    def note_siblings(self, model: KernelModel, backend) -> None:
         """Say when another object of the same source or port (another interface: another identity) is there."""
         base = self.sibling_tag()
         if base is None:
             return
         seen = set()
-        for table in self.backend.tables:
-            for rule in model.listing(self.ns, self.backend.name, self.family, table):
-                comment = comment_of(rule) or ""
-                if rule.chain in self.backend.chains[table] and comment != self.tag and comment not in seen:
+        for table in backend.tables:
+            for rule in model.listing(self.ns, backend.name, self.family, table):
+                comment = rule.comment or ""
+                if rule.chain in backend.chains[table] and comment != self.tag and comment not in seen:
                     if comment == base or comment.startswith(base + " "):
                         seen.add(comment)
                         other = comment[len(TAG_PREFIX) + 1 :]

@@ -9,10 +9,11 @@ check mode predicts from the model, and a real run executes the same plan and ve
 
 Per namespace it holds links (name, kind, mtu, up, master, veth peer, stp, a VXLAN device's settings and MAC),
 global addresses with the IPv4 secondary flag, unicast routes of every table (with the onlink flag), the permanent
-neighbour and forwarding entries of the links asked about, the sysctls asked for, and firewall listings. Its mutators carry
-the kernel side effects plans rely on: an address on an up link brings its prefix route; removing a primary IPv4
-address drops its secondaries (unless promote_secondaries); a new namespace has lo down; deleting a link deletes
-its veth peer, its addresses and routes and releases its bridge ports; a moved link arrives down and bare.
+neighbour and forwarding entries of the links asked about, the sysctls asked for, and firewall listings. Its
+mutators carry the kernel side effects plans rely on: an address on an up link brings its prefix route; removing a
+primary IPv4 address drops its secondaries (unless promote_secondaries); a new namespace has lo down; deleting a link
+deletes its veth peer, its addresses, routes and entries and releases its bridge ports; a moved link arrives down and
+bare.
 """
 
 from __future__ import annotations
@@ -301,6 +302,11 @@ class KernelModel:
         if "master" in fields:
             self._adjust_bridge_mtu(ns, fields["master"])
 
+    def change_mac(self, ns: str | None, name: str, mac: str) -> None:
+        """A new MAC: the kernel flushes the link's neighbour entries (permanent ones too: NETDEV_CHANGEADDR)."""
+        self.change_link(ns, name, mac=mac)
+        self.space(ns).neighbours[name] = {}
+
     def _own(self, ns: str | None, name: str) -> dict:
         link = self.link(ns, name)
         if link is None:  # planned around something missing (check mode): make it up
@@ -534,6 +540,13 @@ class KernelModel:
         if key not in space.listings:
             space.listings[key] = self.firewall(backend, family).list(ns, table) if self._readable(ns) else []
         return space.listings[key]
+
+    def forward_drops(self, ns: str | None, backend: str, family: int) -> list[str]:
+        """The chains of other tables whose DROP policy on the forward hook drops what `backend` accepts (nothing
+        known in a namespace this call makes, or offline)."""
+        if self.firewall is None or not self._readable(ns):
+            return []
+        return self.firewall(backend, family).forward_drops(ns)
 
     def insert_rule(self, ns: str | None, backend: str, family: int, rule) -> None:
         rules = self.listing(ns, backend, family, rule.table)

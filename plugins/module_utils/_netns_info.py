@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 # PRIVATE to the netns.core collection: no compatibility promise outside it.
-"""Read-only facts about namespaces: links, addresses, routes, forwarding and netns.core's tagged rules."""
+"""Read-only facts about namespaces: links, addresses, routes, forwarding and netns.core's tagged rules (iptables
+and our nftables table)."""
 
 from __future__ import annotations
 
@@ -17,13 +18,14 @@ from ansible_collections.netns.core.plugins.module_utils._netlink import (
     netns_status,
     read_sysctl,
 )
+from ansible_collections.netns.core.plugins.module_utils._nftables import Nft
 from ansible_collections.netns.core.plugins.module_utils._tc import qdisc_facts
 from ansible_collections.netns.core.plugins.module_utils._vxlan import peers_of, route_text
 
 SCOPES = {0: "global", 200: "site", 253: "link", 254: "host", 255: "nowhere"}
 
 
-def namespace_facts(session: Session, ns: str | None, iptables: list[Iptables]) -> dict:
+def namespace_facts(session: Session, ns: str | None, iptables: list[Iptables], nft: Nft | None = None) -> dict:
     """Everything about one namespace (None = the host), as plain data."""
     view = session.view(ns)
     links = view.links()
@@ -65,9 +67,12 @@ def namespace_facts(session: Session, ns: str | None, iptables: list[Iptables]) 
             for rule in parse_rules(table, tool.run(ns, ["-t", table, "-S"])):
                 comment = comment_of(rule) or ""
                 if comment.startswith(TAG_PREFIX + " "):
-                    rules.append(
-                        {"family": 4 if tool.command == "iptables" else 6, "rule": rule.spec(), "tag": comment}
-                    )
+                    family = 4 if tool.command == "iptables" else 6
+                    rules.append({"family": family, "rule": rule.spec(), "tag": comment, "backend": "iptables"})
+    table = nft.table(ns) if nft is not None else None
+    for rule in table[0] if table else []:
+        if (rule.comment or "").startswith(TAG_PREFIX + " "):
+            rules.append({"family": rule.family, "rule": rule.spec(), "tag": rule.comment, "backend": "nftables"})
     return {
         "links": facts_links,
         "addresses": addresses,
@@ -101,7 +106,9 @@ def _peer(session: Session, ns: str | None, link: dict) -> dict:
     return {"netns": peer_ns, "name": peer["name"] if peer else None}
 
 
-def gather(session: Session, names: list[str] | None, host: bool, iptables: list[Iptables]) -> dict:
+def gather(
+    session: Session, names: list[str] | None, host: bool, iptables: list[Iptables], nft: Nft | None = None
+) -> dict:
     """netns_info for the host (when asked) and the listed namespaces (default: every one under /run/netns)."""
     listed = list_netns()
     skipped = {}
@@ -122,9 +129,9 @@ def gather(session: Session, names: list[str] | None, host: bool, iptables: list
         if missing:
             reasons = [f"{n!r} ({skipped[n]})" if n in skipped else repr(n) for n in missing]
             raise NetnsCoreError(f"names: {', '.join(reasons)} not found under /run/netns")
-    info = {"namespaces": {name: namespace_facts(session, name, iptables) for name in wanted}}
+    info = {"namespaces": {name: namespace_facts(session, name, iptables, nft) for name in wanted}}
     if skipped:
         info["skipped"] = skipped
     if host:
-        info["host"] = namespace_facts(session, None, iptables)
+        info["host"] = namespace_facts(session, None, iptables, nft)
     return info

@@ -7,6 +7,7 @@ from __future__ import annotations
 from ansible_collections.netns.core.plugins.module_utils import _normalize as norm
 from ansible_collections.netns.core.plugins.module_utils._argspec import (
     BRIDGE_OPTIONS,
+    FIREWALL_OPTIONS,
     FORWARD_OPTIONS,
     MASQUERADE_OPTIONS,
     NETEM_OPTIONS,
@@ -76,6 +77,9 @@ def build_items(params: dict, module=None) -> list[Item]:
             continue
         for index, raw in enumerate(params.get(section) or []):
             checked = validate_item(section, index, kind_options, raw)
+            for option in FIREWALL_OPTIONS:  # the call's choice, unless the item makes its own
+                if option in kind_options and option not in raw:
+                    checked[option] = params.get(option) or FIREWALL_OPTIONS[option]["default"]
             checked["state"] = state
             checked["owner"] = owner
             if section == "namespaces":

@@ -63,6 +63,11 @@ class ExecContext:
     def ipr(self, ns: str | None):
         return self.session.ipr(ns)
 
+    def commit(self) -> None:
+        """Apply the firewall changes queued for a transaction (nftables: one `nft -f` per namespace)."""
+        if self.firewall is not None:
+            self.firewall.flush()
+
     def index(self, ns: str | None, name: str, option: str = "interface") -> int:
         index = self.session.view(ns).index(name)
         if index is None:
@@ -92,6 +97,10 @@ class Op:
     def stale(self) -> tuple[tuple, bool]:
         """(namespaces whose reads go stale, whether link indexes there change)."""
         return (getattr(self, "ns", None),), False
+
+    def deferred(self, ctx: ExecContext) -> bool:
+        """Whether execute() only queued the change for a transaction the engine commits later (ctx.commit())."""
+        return False
 
 
 # -- namespaces ------------------------------------------------------------------------------------------------
@@ -285,7 +294,7 @@ class SetMac(Op):
     mac: str = ""
 
     def simulate(self, model: KernelModel) -> None:
-        model.change_link(self.ns, self.name, mac=self.mac)
+        model.change_mac(self.ns, self.name, self.mac)
 
     def execute(self, ctx: ExecContext) -> None:
         ctx.ipr(self.ns).link("set", index=ctx.index(self.ns, self.name, "name"), address=self.mac)
@@ -580,6 +589,9 @@ class AddRule(Op):
     def execute(self, ctx: ExecContext) -> None:
         ctx.firewall(self.backend, self.family).add(self.ns, self.rule)
 
+    def deferred(self, ctx: ExecContext) -> bool:
+        return ctx.firewall.transactional(self.backend)
+
 
 @dataclass
 class DelRule(Op):
@@ -593,6 +605,9 @@ class DelRule(Op):
 
     def execute(self, ctx: ExecContext) -> None:
         ctx.firewall(self.backend, self.family).delete(self.ns, self.rule)
+
+    def deferred(self, ctx: ExecContext) -> bool:
+        return ctx.firewall.transactional(self.backend)
 
 
 # -- qdiscs (netem) --------------------------------------------------------------------------------------------

@@ -14,6 +14,8 @@ the object, and check mode reads it like everything else. So:
 
 from __future__ import annotations
 
+import ipaddress
+
 from ansible_collections.netns.core.plugins.module_utils._constants import LOOPBACK, OWNER_PREFIX
 from ansible_collections.netns.core.plugins.module_utils._errors import NetnsCoreError
 from ansible_collections.netns.core.plugins.module_utils._model import KernelModel, where
@@ -97,12 +99,11 @@ def leave_namespace(model: KernelModel, ns: str, owner: str | None) -> bool:
 
 
 def overlapping(model: KernelModel, ns: str | None, name: str, addresses: list[str], owner: str) -> None:
-    """A network's gateway subnet must not overlap an address another interface of its namespace holds."""
-    import ipaddress
-
+    """A network's gateway subnet must not overlap an address another interface of its namespace holds, unless
+    that interface is the same network's (an overlay's VXLAN device holds its subnet's VTEP address)."""
     mine = [ipaddress.ip_interface(a).network for a in addresses]
     for other, held in model.all_addresses(ns).items():
-        if other == name:
+        if other == name or model.owner(ns, other) == owner:
             continue
         for address in held:
             theirs = ipaddress.ip_interface(address)

@@ -176,11 +176,19 @@ def _texts(ops: list[Op]) -> list[str]:
 
 
 def _execute(session: Session, items: list[Item], planned: list, firewall: Firewalls) -> list[str]:
-    """Carry out every operation in plan order; a failure says which item failed and what was already applied."""
+    """Carry out every operation in plan order; a failure says which item failed and what was already applied.
+
+    Firewall changes of a transactional backend (nftables) are queued and committed together: before the first
+    operation that deletes, moves or renumbers (a namespace that goes takes its rules with it), and at the end. So
+    the rule changes of one call are one transaction; they count as applied once it is committed.
+    """
     ctx = ExecContext(session, firewall)
     applied: list[str] = []
+    queued: list[tuple[Item, str]] = []
     for item, (_before, _want, ops) in zip(items, planned):  # noqa: B905
         for op in ops:
+            if queued and op.stale()[1]:
+                _commit(ctx, queued, applied)
             try:
                 op.execute(ctx)
             except NetnsCoreError as exc:
@@ -188,8 +196,28 @@ def _execute(session: Session, items: list[Item], planned: list, firewall: Firew
             except (NetlinkError, OSError) as exc:
                 _fail(item, kernel_error(op.describe() + ":", exc).msg, applied)
             _invalidate(session, op)
-            applied.append(op.describe())
+            if op.deferred(ctx):
+                queued.append((item, op.describe()))
+            else:
+                applied.append(op.describe())
+    _commit(ctx, queued, applied)
     return applied
+
+
+def _commit(ctx: ExecContext, queued: list[tuple[Item, str]], applied: list[str]) -> None:
+    """Commit the queued firewall changes; they are applied together, or (the failure says so) none of them."""
+    if not queued:
+        return
+    try:
+        ctx.commit()
+    except NetnsCoreError as exc:
+        items = []
+        for item, _text in queued:
+            if item not in items:
+                items.append(item)
+        _fail(items[0] if len(items) == 1 else Item(None, 0, items[0].resource), exc.msg, applied)
+    applied += [text for _item, text in queued]
+    queued.clear()
 
 
 def _invalidate(session: Session, op: Op) -> None:

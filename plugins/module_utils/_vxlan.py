@@ -80,7 +80,8 @@ class Vxlan(Resource):
             missing = [option for option in ("vni", "local") if params.get(option) is None]
             raise NetnsCoreError(f"a present vxlan needs {' and '.join(missing)}")
         self.vni = norm.positive_int(params["vni"], "vni", 1, VNI_MAX)
-        self.port = norm.positive_int(params.get("port") or VXLAN_PORT, "port", 1, 65535)
+        port = params.get("port")
+        self.port = norm.positive_int(VXLAN_PORT if port is None else port, "port", 1, 65535)
         self.local = norm.ip(params["local"], "local")
         self.family = norm.family_of(self.local)
         self.underlay = norm.ifname(params.get("underlay_interface"), "underlay_interface")
@@ -226,6 +227,7 @@ class Vxlan(Resource):
                 )
             )
         fresh = before is None or bool(changed)
+        flushed = fresh
         if fresh:
             self._check_vni_free(model)
             create = CreateVxlan(
@@ -245,15 +247,17 @@ class Vxlan(Resource):
                 )
             if self.mac is not None and have["mac"] != self.mac:
                 ops.append(SetMac(self.ns, self.name, self.mac).says(f"set mac {self.mac} on vxlan {at}"))
+                flushed = True  # a new MAC makes the kernel flush the link's neighbour entries, permanent ones too
         lost = frozenset() if fresh else model.secondaries_lost_with_primary(self.ns, self.name)
         ops += config_changes(have, {**want, "master": None}, lost)
-        return ops + self._entry_changes(model, fresh)
+        return ops + self._entry_changes(model, fresh, flushed)
 
-    def _entry_changes(self, model: KernelModel, fresh: bool) -> list[Op]:
+    def _entry_changes(self, model: KernelModel, fresh: bool, flushed: bool) -> list[Op]:
         """Routes, neighbours and forwarding entries: the unwanted ones go first (routes first), then the
-        missing ones come (neighbour, forwarding entry, route: the route last)."""
+        missing ones come (neighbour, forwarding entry, route: the route last). fresh: a device made by this
+        plan; flushed: its neighbour entries are gone by then (a new device, or a new MAC)."""
         at = f"{self.name}{where(self.ns)}"
-        neighbours = {} if fresh else model.neighbours(self.ns, self.name)
+        neighbours = {} if flushed else model.neighbours(self.ns, self.name)
         fdb = [] if fresh else model.fdb(self.ns, self.name)
         routes = [] if fresh else self._routes_on(model)
         want_routes = self._want_routes()

@@ -47,10 +47,12 @@ extends_documentation_fragment:
   - netns.core.common
   - netns.core.common.netns
   - netns.core.common.state
+  - netns.core.common.firewall
 notes:
   - O(state=absent) leaves C(net.ipv4.ip_forward) as it is (other networks may need it).
 requirements:
-  - The C(iptables) command on the target.
+  - The C(iptables) command (O(firewall_backend=iptables)) or the C(nft) command (O(firewall_backend=nftables)) on
+    the target.
 seealso:
   - module: netns.core.bridge
 author:
@@ -87,7 +89,9 @@ actions:
   type: list
   elements: str
 rules:
-  description: The managed rules after the run (predicted in check mode), in C(iptables -S) form with their table.
+  description:
+    - The managed rules after the run (predicted in check mode). iptables rules in C(iptables -S) form with their
+      table; nftables rules as C(nft add rule) takes them (C(inet netns_core CHAIN STATEMENT comment "TAG")).
   returned: always
   type: list
   elements: str

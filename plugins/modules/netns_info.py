@@ -13,8 +13,8 @@ version_added: 1.0.0
 description:
   - Reads, never changes or creates anything. For the host's own namespace and the named ones under C(/run/netns),
     returns the links (kind, state, MTU, MAC, bridge, the veth peer and the namespace it lives in, the qdiscs), the
-    addresses, the unicast routes of every table, whether IPv4 and IPv6 forwarding are on, and the iptables rules
-    netns.core tagged there.
+    addresses, the unicast routes of every table, whether IPv4 and IPv6 forwarding are on, and the firewall rules
+    netns.core tagged there (iptables, and its own nftables table C(inet netns_core)).
 options:
   names:
     description:
@@ -35,8 +35,8 @@ attributes:
     support: full
     details: It only reads.
 notes:
-  - Tagged rules are read with C(iptables -S) and C(ip6tables -S) when those commands exist; otherwise C(rules) is
-    empty.
+  - Tagged rules are read with C(iptables -S) and C(ip6tables -S), and with C(nft -j list table inet netns_core),
+    where those commands exist.
 seealso:
   - module: netns.core.network
 author:
@@ -104,8 +104,9 @@ netns_info:
           returned: always
           type: bool
         rules:
-          description: The iptables and ip6tables rules netns.core tagged there, each with C(family), C(rule) (in
-            C(iptables -S) form, with its table) and C(tag).
+          description: The rules netns.core tagged there, each with C(family), C(rule) (in C(iptables -S) form with
+            its table, or for nftables as C(nft add rule) takes it), C(tag) and C(backend) (C(iptables) or
+            C(nftables)).
           returned: always
           type: list
           elements: dict
@@ -130,6 +131,7 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.netns.core.plugins.module_utils._iptables import Iptables
 from ansible_collections.netns.core.plugins.module_utils._netns_info import gather
+from ansible_collections.netns.core.plugins.module_utils._nftables import Nft
 from ansible_collections.netns.core.plugins.module_utils._runtime import run_module
 
 
@@ -144,7 +146,9 @@ def main() -> None:
         for family, command in ((4, "iptables"), (6, "ip6tables")):
             if module.get_bin_path(command):
                 tools.append(Iptables(module, session, family))
-        return {"changed": False, "netns_info": gather(session, module.params["names"], module.params["host"], tools)}
+        nft = Nft(module, session) if module.get_bin_path("nft") else None
+        info = gather(session, module.params["names"], module.params["host"], tools, nft)
+        return {"changed": False, "netns_info": info}
 
     run_module(module, work, read_only=True)
 

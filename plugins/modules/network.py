@@ -77,7 +77,8 @@ options:
   forwards:
     description:
       - Tagged FORWARD accepts of routed traffic between two networks, new connections included, inserted ahead of
-        a DROP policy (the traffic between an overlay's hosts). Each item is C({source, destination, netns}),
+        a DROP policy (the traffic between an overlay's hosts). Each item is C({source, destination, netns}) (and
+        optionally C(firewall_backend), C(foreign_forward_drop)),
         both CIDR of one family; a C(-s SOURCE -d DESTINATION) C(ACCEPT) tagged C(netns.core forward SOURCE to
         DESTINATION). List both directions for traffic both ways. Forwarding itself is a sysctl (O(sysctls)).
     type: list
@@ -100,6 +101,21 @@ options:
     type: list
     elements: str
     default: []
+  firewall_backend:
+    description:
+      - The firewall of the rule-making sections (O(masquerades), O(forwards), O(port_forwards)), for every item
+        that does not give its own C(firewall_backend). See M(netns.core.masquerade) for the choices; V(auto) is
+        V(iptables) where the iptables command exists, else V(nftables).
+    type: str
+    choices: [auto, iptables, nftables]
+    default: auto
+  foreign_forward_drop:
+    description:
+      - For the V(nftables) backend, what a forward chain of another table with policy drop means (see
+        M(netns.core.masquerade)), for every rule-making item that does not give its own.
+    type: str
+    choices: [fail, ignore]
+    default: fail
   state:
     description:
       - V(present) makes every listed object exist as described, applied in dependency order
@@ -187,7 +203,7 @@ summary:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.netns.core.plugins.module_utils._argspec import STATE
+from ansible_collections.netns.core.plugins.module_utils._argspec import FIREWALL_OPTIONS, STATE, options
 from ansible_collections.netns.core.plugins.module_utils._network import SECTION_NAMES, build_items, network_result
 from ansible_collections.netns.core.plugins.module_utils._resource import converge, warn_assumed
 from ansible_collections.netns.core.plugins.module_utils._runtime import run_module
@@ -197,6 +213,7 @@ def main() -> None:
     spec = {section: {"type": "list", "elements": "dict", "default": []} for section in SECTION_NAMES}
     spec["owner"] = {"type": "str"}
     spec["adopt"] = {"type": "list", "elements": "str", "default": []}
+    spec.update(options(FIREWALL_OPTIONS, with_state=False))
     module = AnsibleModule(argument_spec={**spec, "state": dict(STATE)}, supports_check_mode=True)
 
     def work(session) -> dict:

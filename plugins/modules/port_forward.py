@@ -44,6 +44,7 @@ extends_documentation_fragment:
   - netns.core.common
   - netns.core.common.netns
   - netns.core.common.state
+  - netns.core.common.firewall
 notes:
   - Traffic from other machines is forwarded only where C(net.ipv4.ip_forward) is 1; M(netns.core.masquerade)
     and the P(netns.core.bridge_nat#role) role turn it on.
@@ -69,7 +70,9 @@ EXAMPLES = r"""
 
 RETURN = r"""
 rules:
-  description: The rules of this forward, in C(iptables -S) form.
+  description:
+    - The rules of this forward, in C(iptables -S) form, or for nftables as C(nft add rule) takes them
+      (C(inet netns_core CHAIN STATEMENT comment "TAG")).
   returned: always
   type: list
   elements: str

@@ -52,13 +52,13 @@ options:
     description:
       - The device's MAC address (a unicast one), set when it is made and kept (systemd may rewrite the MACs of new
         devices; peers know this one).
-      - Omitted, the kernel draws one, and it is not reported in the diff (a check run cannot know it).
+      - Omitted, the kernel draws one; it is then not reported in the diff (a check run cannot know it).
     type: str
   mtu:
     description: MTU of the device; omitted, as the kernel sets it (see O(underlay_interface)).
     type: int
   learning:
-    description: Learn remote MACs from received packets (off, as flannel: the forwarding entries say them).
+    description: Learn remote MACs from received packets (off, as in flannel; the forwarding entries say them).
     type: bool
     default: false
   addresses:

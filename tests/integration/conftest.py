@@ -77,8 +77,10 @@ def play(
     extra: list[str] | None = None,
     playbook: Path | None = None,
     env: dict | None = None,
+    wrap: list[str] | None = None,
 ) -> list[dict]:
-    """Run `tasks` as one play (or `playbook`) on localhost; return every task's result (module result + 'status')."""
+    """Run `tasks` as one play (or `playbook`) on localhost; return every task's result (module result + 'status').
+    wrap: a command line ansible-playbook runs under (e.g. a private mount namespace hiding a command)."""
     with tempfile.TemporaryDirectory(prefix="netns-core-it-") as tmp:
         if playbook is None:
             playbook = Path(tmp, "play.yml")
@@ -87,6 +89,7 @@ def play(
         env = ansible_env(Path(tmp), results, env)
         argv = [str(BIN / "ansible-playbook"), "-i", str(Path(tmp, "inventory")), str(playbook)]
         argv += ["--check"] * check + ["--diff"] * diff + (extra or [])
+        argv = [*(wrap or []), *argv]
         done = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=300, check=False)
         if not results.exists():
             raise AssertionError(f"ansible-playbook produced no results:\n{done.stdout}\n{done.stderr}")
@@ -237,8 +240,17 @@ def _reset() -> None:
     for name in links():
         if name != "lo":
             sh(f"ip link del {name} 2>/dev/null || true", check=False)
+    sh("ip addr flush dev lo scope global", check=False)  # a test's address on lo (the foreign-state test's)
     for tool in ("iptables", "ip6tables"):
         for table in ("filter", "nat", "mangle", "raw"):
             sh(f"{tool} -w -t {table} -F; {tool} -w -t {table} -X", check=False)
         sh(f"{tool} -w -P FORWARD ACCEPT", check=False)
     sh("sysctl -qw net.ipv4.ip_forward=0 net.ipv6.conf.all.forwarding=0", check=False)
+    # nftables tables other than iptables-nft's own (ours, a test's foreign ones); iptables-nft's were flushed above
+    for table in sh("command -v nft >/dev/null && nft list tables || true", check=False).splitlines():
+        if table.split()[1:2] not in (["ip"], ["ip6"]) or table.split()[2:] not in NFT_IPTABLES:
+            sh(f"nft delete {table}", check=False)
+
+
+#: the tables iptables-nft keeps in nftables (families ip and ip6)
+NFT_IPTABLES = (["filter"], ["nat"], ["mangle"], ["raw"], ["security"])

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from conftest import fails_cleanly, four_steps, in_ns, run, sh
+from conftest import fails_cleanly, four_steps, in_ns, play, run, sh
 
 TAG = '-m comment --comment "netns.core masquerade 10.88.0.0/24"'
 POSTROUTING = f"-A POSTROUTING -s 10.88.0.0/24 ! -d 10.88.0.0/24 {TAG} -j MASQUERADE"
@@ -120,3 +120,91 @@ def test_exclude_keeps_cluster_traffic_unmasqueraded():
 def test_bad_exclude():
     fails_cleanly("masquerade", {"source": "10.88.0.0/24", "exclude": ["fd00::/64"]}, "exclude[0]", "fd00::/64")
     fails_cleanly("masquerade", {"source": "10.88.0.0/24", "exclude": []}, "exclude", "empty")
+
+
+# -- the nftables backend ---------------------------------------------------------------------------------------
+FIREWALLD_LIKE = """
+table inet firewalld {
+	chain filter_FORWARD {
+		type filter hook forward priority filter + 10; policy accept;
+		ct state established,related accept
+		iifname "lo" accept
+	}
+	chain nat_POSTROUTING {
+		type nat hook postrouting priority srcnat + 10; policy accept;
+		oifname "wan9" masquerade comment "netns.core masquerade 10.88.0.0/24"
+	}
+}
+"""
+
+
+def nft_tables() -> str:
+    return sh("nft list tables")
+
+
+def test_nftables_our_table_only_and_a_foreign_table_byte_identical():
+    """A firewalld-like table (with a rule whose comment looks like our tag) is never touched; our table comes with
+    the first rule and goes with the last; the tagged rules are the same ones the iptables backend makes."""
+    sh(f"nft -f - <<'EOF'\n{FIREWALLD_LIKE}\nEOF")
+    foreign = sh("nft list table inet firewalld")
+    task = {"netns.core.masquerade": {"source": "10.88.0.5/24", "firewall_backend": "nftables"}}
+
+    def verify():
+        ours = sh("nft list table inet netns_core")
+        assert 'ip saddr 10.88.0.0/24 ip daddr != 10.88.0.0/24 masquerade comment "netns.core masquerade 10.88' in ours
+        assert "ct state established,related accept comment" in ours
+        assert sh("nft list table inet firewalld") == foreign
+        assert "netns.core" not in sh("iptables-save")
+        assert sh("sysctl -n net.ipv4.ip_forward").strip() == "1"
+
+    (result,) = four_steps([task], verify)
+    assert len(result["rules"]) == 3 and all(r.startswith("inet netns_core ") for r in result["rules"])
+    gone = run("masquerade", {"source": "10.88.0.0/24", "firewall_backend": "nftables", "state": "absent"})
+    assert gone["changed"] and len(gone["actions"]) == 3
+    assert "netns_core" not in nft_tables()
+    assert sh("nft list table inet firewalld") == foreign
+
+
+def test_switching_backends_is_a_converge():
+    sh("ip netns add router")
+    args = {"netns": "router", "source": "10.88.0.0/24", "out_interface": "wan0"}
+    run("masquerade", {**args, "firewall_backend": "iptables"})
+    task = {"netns.core.masquerade": {**args, "firewall_backend": "nftables"}}
+
+    def verify():
+        assert "netns.core" not in sh("ip netns exec router iptables-save")
+        assert 'oifname "wan0" masquerade' in sh("ip netns exec router nft list table inet netns_core")
+
+    (result,) = four_steps([task], verify)
+    assert [a.split()[0] for a in result["actions"]] == ["delete"] * 3 + ["add"] * 3
+    back = run("masquerade", {**args, "firewall_backend": "iptables"})
+    assert back["changed"] and "netns_core" not in sh("ip netns exec router nft list tables")
+    assert rules("nat", "router").count(
+        f"-A POSTROUTING -s 10.88.0.0/24 ! -d 10.88.0.0/24 -o wan0 {tag_out('wan0')} -j MASQUERADE"
+    )
+
+
+HIDE_IPTABLES = [  # a private mount namespace where /usr/sbin/iptables and ip6tables lead nowhere
+    "unshare",
+    "--mount",
+    "sh",
+    "-c",
+    'mount -t tmpfs hide-iptables /etc/alternatives && exec "$@"',
+    "hide-iptables",
+]
+
+
+def test_auto_uses_nftables_where_there_is_no_iptables_command():
+    task = {"name": "masquerade", "netns.core.masquerade": {"source": "10.88.0.0/24", "forwarding": False}}
+    (result,) = play([task], wrap=HIDE_IPTABLES)
+    assert result["status"] == "ok" and result["changed"], result
+    assert result["rules"] == [
+        'inet netns_core postrouting ip saddr 10.88.0.0/24 ip daddr != 10.88.0.0/24 masquerade comment "netns.core'
+        ' masquerade 10.88.0.0/24"'
+    ]
+    (again,) = play([task], wrap=HIDE_IPTABLES)
+    assert again["status"] == "ok" and not again["changed"]
+    asked = {**task, "netns.core.masquerade": {**task["netns.core.masquerade"], "firewall_backend": "iptables"}}
+    (refused,) = play([asked], wrap=HIDE_IPTABLES)
+    assert refused["status"] == "failed"
+    assert "firewall_backend=iptables: the iptables command is not on the target" in refused["msg"]

@@ -21,9 +21,10 @@ while True:
 """
 
 
-def lab(forward_policy: str = "ACCEPT") -> None:
+def lab(forward_policy: str = "ACCEPT", backend: str = "auto") -> None:
     """Host with an uplink namespace (the outside world, 198.51.100.0/24) and two containers on br0."""
     network = {
+        "firewall_backend": backend,
         "namespaces": [{"name": "web"}, {"name": "peer"}, {"name": "uplink"}],
         "bridges": [{"name": "br0", "addresses": ["10.98.0.1/24"]}],
         "veths": [
@@ -88,11 +89,18 @@ def connect(ns: str | None, address: str, port: int = 8080) -> str:
     return done.stdout.strip()
 
 
-@pytest.mark.parametrize("forward_policy", ["ACCEPT", "DROP"])
-def test_published_port_from_outside_the_host_and_a_sibling(server, forward_policy):
-    lab(forward_policy)
+def tagged_anywhere(what: str) -> bool:
+    """Whether a rule tagged `what` is in iptables or in nftables (our table)."""
+    return what in sh("iptables-save") or what in sh("nft list ruleset")
+
+
+@pytest.mark.parametrize(
+    ("backend", "forward_policy"), [("iptables", "ACCEPT"), ("iptables", "DROP"), ("nftables", "ACCEPT")]
+)
+def test_published_port_from_outside_the_host_and_a_sibling(server, backend, forward_policy):
+    lab(forward_policy, backend)
     server()
-    task = {"netns.core.port_forward": {"port": 8080, "destination": "10.98.0.2:80"}}
+    task = {"netns.core.port_forward": {"port": 8080, "destination": "10.98.0.2:80", "firewall_backend": backend}}
 
     def verify():
         assert connect("uplink", "198.51.100.1") == "198.51.100.254"  # from another machine: its own address
@@ -105,23 +113,43 @@ def test_published_port_from_outside_the_host_and_a_sibling(server, forward_poli
     (result,) = four_steps([task], verify)
     assert all("netns.core port_forward tcp/8080" in rule for rule in result["rules"])
     assert len(result["rules"]) == 4
+    assert all(rule.startswith("inet netns_core ") == (backend == "nftables") for rule in result["rules"])
+    if backend == "nftables":
+        assert "netns.core" not in sh("iptables-save")
 
     gone = run("port_forward", {"port": 8080, "destination": "10.98.0.2:80", "state": "absent"})
-    assert gone["changed"] and "netns.core port_forward" not in sh("iptables-save")
-    assert "netns.core masquerade" in sh("iptables-save")  # the other tag is untouched
+    assert gone["changed"] and not tagged_anywhere("netns.core port_forward")
+    assert tagged_anywhere("netns.core masquerade")  # the other tag is untouched
     assert connect("uplink", "198.51.100.1") == ""
 
 
-def test_new_destination_replaces_the_rules_and_in_interface_limits(server):
-    lab()
+def test_nftables_behind_a_foreign_forward_drop_is_refused_by_name(server):
+    """Docker's FORWARD policy DROP (iptables-nft: table ip filter) would drop what table inet netns_core accepts."""
+    lab("ACCEPT", "nftables")
+    sh("iptables -P FORWARD DROP")
     server()
-    run("port_forward", {"port": 8080, "destination": "10.98.0.3:80", "in_interface": "up0"})
-    task = {"netns.core.port_forward": {"port": 8080, "destination": "10.98.0.2:80", "in_interface": "up0"}}
+    args = {"port": 8080, "destination": "10.98.0.2:80", "firewall_backend": "nftables"}
+    fails_cleanly(
+        "port_forward", args, "table ip filter, chain FORWARD with policy drop", "foreign_forward_drop=ignore"
+    )
+    # the documented way out: allow the traffic in that chain, then say so
+    sh("iptables -I FORWARD -d 10.98.0.2 -p tcp --dport 80 -j ACCEPT; iptables -I FORWARD -s 10.98.0.2 -j ACCEPT")
+    assert run("port_forward", {**args, "foreign_forward_drop": "ignore"})["changed"]
+    assert connect("uplink", "198.51.100.1") == "198.51.100.254"
+
+
+@pytest.mark.parametrize("backend", ["iptables", "nftables"])
+def test_new_destination_replaces_the_rules_and_in_interface_limits(server, backend):
+    lab(backend=backend)
+    server()
+    old = {"port": 8080, "destination": "10.98.0.3:80", "in_interface": "up0", "firewall_backend": backend}
+    run("port_forward", old)
+    task = {"netns.core.port_forward": {**old, "destination": "10.98.0.2:80"}}
 
     def verify():
         assert connect("uplink", "198.51.100.1") == "198.51.100.254"
         assert connect(None, "198.51.100.1") == ""  # not from the host: only what arrives on up0
-        assert "10.98.0.3" not in sh("iptables -t nat -S")
+        assert "10.98.0.3" not in sh("iptables -t nat -S") + sh("nft list ruleset")
 
     four_steps([task], verify)
 

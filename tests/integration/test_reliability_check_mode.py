@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 
+import pytest
 from conftest import play, sh
 from kernel_state import settled
 from reliability import record_figure
@@ -53,6 +54,9 @@ NETWORK = {
 NETWORK_CHANGED = copy.deepcopy(NETWORK)
 NETWORK_CHANGED["veths"][1]["peer_addresses"] = ["10.26.0.30/24"]
 NETWORK_CHANGED["routes"].append({"netns": "nb", "destination": "default", "gateway": "10.26.0.1"})
+NETWORK_CHANGED["forwards"] = [{"source": "10.26.0.0/24", "destination": "10.29.0.0/16"}]
+NETWORK_CHANGED["masquerades"][0]["exclude"] = ["10.26.0.0/16"]
+PEER = {"remote": "10.22.0.2", "mac": "0e:6e:0a:1f:02:00", "address": "10.31.2.0", "subnets": ["10.31.2.0/24"]}
 CONTAINERS = [{"name": "ca"}, {"name": "cb"}, {"name": "cc", "address": "10.27.0.50"}]
 NODES = [{"name": "ta"}, {"name": "tr", "forwarding": True}, {"name": "tb"}]
 LINKS = [
@@ -101,6 +105,20 @@ SUBJECTS = {
     "masquerade": (
         mod("masquerade", source="10.24.0.0/24"),
         mod("masquerade", source="10.24.0.0/24", out_interface="d0"),
+    ),
+    "vxlan": (
+        mod("vxlan", name="pvx0", vni=5, local="10.22.0.1", underlay_interface="d0", peers=[PEER]),
+        mod(
+            "vxlan",
+            name="pvx0",
+            vni=5,
+            local="10.22.0.1",
+            underlay_interface="d0",
+            mac="0e:6e:0a:1f:01:00",
+            learning=True,
+            addresses=["10.31.1.0/32"],
+            peers=[{**PEER, "remote": "10.22.0.3", "subnets": ["10.31.2.0/24", "10.31.3.0/24"]}],
+        ),
     ),
     "sysctl": (
         mod("sysctl", name="net.ipv4.conf.d0.rp_filter", value=2),
@@ -166,17 +184,46 @@ def step(tasks: list[dict], expect: list[bool]) -> None:
     assert [changed for _task, changed in changed_of(real)] == expect, changed_of(real)
 
 
-def test_check_mode_is_pure_and_truthful():
-    """All modules and both roles side by side (independent objects), each a task of its own name."""
+#: the subjects that make firewall rules, and how each says which backend
+RULE_MAKERS = {
+    "masquerade": "firewall_backend",
+    "port_forward": "firewall_backend",
+    "network": "firewall_backend",
+    "bridge_nat": "bridge_nat_firewall_backend",
+    "topology": "topology_firewall_backend",
+}
+
+
+def with_backend(name: str, task: dict, backend: str) -> dict:
+    task = copy.deepcopy(task)
+    if "vars" in task:
+        task["vars"][RULE_MAKERS[name]] = backend
+    else:
+        task[f"netns.core.{name}"]["firewall_backend"] = backend
+    return task
+
+
+@pytest.mark.parametrize("backend", ["iptables", "nftables"])
+def test_check_mode_is_pure_and_truthful(backend):
+    """All modules and both roles side by side (independent objects), each a task of its own name; for nftables
+    the subjects that make rules (the others do not depend on the backend)."""
     sh(SETUP)
-    create = [pair[0] for pair in SUBJECTS.values()]
-    change = [pair[1] for pair in SUBJECTS.values()]
-    writes = [name != "netns_info" for name in SUBJECTS]
+    subjects = SUBJECTS
+    if backend != "iptables":
+        subjects = {
+            name: tuple(with_backend(name, t, backend) for t in pair)
+            for name, pair in SUBJECTS.items()
+            if name in RULE_MAKERS
+        }
+    create = [pair[0] for pair in subjects.values()]
+    change = [pair[1] for pair in subjects.values()]
+    writes = [name != "netns_info" for name in subjects]
     step(create, expect=writes)  # the empty host
-    step(create, expect=[False] * len(SUBJECTS))  # converged
+    step(create, expect=[False] * len(subjects))  # converged
     step(change, expect=writes)  # converged, input changed
-    removable = [absent(task) for name, (_create, task) in SUBJECTS.items() if name not in NO_REMOVAL]
+    removable = [absent(task) for name, (_create, task) in subjects.items() if name not in NO_REMOVAL]
     step(removable, expect=[True] * len(removable))
     step(removable, expect=[False] * len(removable))
-    record_figure("check_mode_subjects", sorted(SUBJECTS))
-    record_figure("check_mode_runs", 2 * 5)
+    suffix = "" if backend == "iptables" else f"_{backend}"
+    record_figure(f"check_mode_subjects{suffix}", sorted(subjects))
+    record_figure(f"check_mode_runs{suffix}", 2 * 5)

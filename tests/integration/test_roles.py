@@ -13,15 +13,19 @@ def empty_sandbox() -> None:
     assert namespaces() == []
     assert list(links()) == ["lo"]
     assert "netns.core" not in sh("iptables-save")
+    assert "netns_core" not in sh("nft list tables")
 
 
 def role(name: str, **variables) -> dict:
     return {"ansible.builtin.include_role": {"name": f"netns.core.{name}"}, "vars": variables}
 
 
-def test_bridge_nat_role_builds_and_removes_the_network():
+@pytest.mark.parametrize("backend", ["iptables", "nftables"])
+def test_bridge_nat_role_builds_and_removes_the_network(backend):
     containers = [{"name": "web"}, {"name": "db", "address": "10.98.0.50"}, {"name": "a-container-named-long"}]
-    build = role("bridge_nat", bridge_nat_containers=containers, bridge_nat_bridge="br-test")
+    build = role(
+        "bridge_nat", bridge_nat_containers=containers, bridge_nat_bridge="br-test", bridge_nat_firewall_backend=backend
+    )
     fact = {"ansible.builtin.debug": {"var": "bridge_nat_addresses"}}
 
     def verify():
@@ -29,6 +33,8 @@ def test_bridge_nat_role_builds_and_removes_the_network():
         host_ends = {name for name, link in links().items() if link.get("master") == "br-test"}
         assert host_ends == {"veth-web", "veth-db", "va-contai-" + host_ends_hash("a-container-named-long")}
         assert ping("web", "10.98.0.1") and ping("web", "10.98.0.50") and ping("db", "10.98.0.3")
+        nat = sh("nft list table inet netns_core") if backend == "nftables" else sh("iptables -t nat -S")
+        assert "netns.core masquerade 10.98.0.0/24" in nat
 
     real = four_steps([build, fact], verify)
     assert [r for r in real if "bridge_nat_addresses" in r][0]["bridge_nat_addresses"] == {
@@ -37,7 +43,11 @@ def test_bridge_nat_role_builds_and_removes_the_network():
         "a-container-named-long": "10.98.0.3",
     }
     teardown = role(
-        "bridge_nat", bridge_nat_containers=containers, bridge_nat_bridge="br-test", bridge_nat_state="absent"
+        "bridge_nat",
+        bridge_nat_containers=containers,
+        bridge_nat_bridge="br-test",
+        bridge_nat_state="absent",
+        bridge_nat_firewall_backend=backend,
     )
     results = ours(play([teardown]))
     assert results[0]["changed"]

@@ -183,12 +183,15 @@ def source_seen_by_the_internet(client_ns: str) -> str:
         server.wait()
 
 
-@pytest.mark.parametrize("forward_policy", ["ACCEPT", "DROP"])
-def test_nat_out_through_an_uplink(forward_policy):
+@pytest.mark.parametrize(
+    ("backend", "forward_policy"), [("iptables", "ACCEPT"), ("iptables", "DROP"), ("nftables", "ACCEPT")]
+)
+def test_nat_out_through_an_uplink(backend, forward_policy):
     sh(f"iptables -w -P FORWARD {forward_policy}")
     tasks = uplink_tasks() + [{"netns.core.bridge": {"name": "br0", "addresses": ["10.88.0.1/24"]}}]
     tasks += container("red", "10.88.0.2/24", "10.88.0.1") + container("blue", "10.88.0.3/24", "10.88.0.1")
-    tasks.append({"netns.core.masquerade": {"source": "10.88.0.0/24", "out_interface": "up0"}})
+    masquerade = {"source": "10.88.0.0/24", "out_interface": "up0", "firewall_backend": backend}
+    tasks.append({"netns.core.masquerade": masquerade})
 
     def verify():
         assert ping("red", "10.88.0.1") and ping("red", "10.88.0.3")
@@ -200,7 +203,8 @@ def test_nat_out_through_an_uplink(forward_policy):
     four_steps(tasks, verify)
 
     # tear down the NAT: the uplink no longer gets the containers' traffic (it has no route back)
-    (result,) = play([{"netns.core.masquerade": {"source": "10.88.0.0/24", "out_interface": "up0", "state": "absent"}}])
+    (result,) = play([{"netns.core.masquerade": {**masquerade, "state": "absent"}}])
     assert result["changed"]
     assert "netns.core" not in sh("iptables-save")
+    assert "netns_core" not in sh("nft list tables")  # our table went with its last rule
     assert f"-P FORWARD {forward_policy}" in sh("iptables -w -S FORWARD")

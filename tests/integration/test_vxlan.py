@@ -210,3 +210,24 @@ def test_refuses_another_kind_and_a_second_device_of_one_vni(hosts):
     fails_cleanly("vxlan", {**device("ua", ()), "name": "cbr"}, "'cbr'", "bridge")
     sh("ip -n ua link add vxother type vxlan id 1 dstport 4789 local 192.168.50.1")
     fails_cleanly("vxlan", device("ua", ()), "vni 1", "vxother")
+
+
+def test_a_networks_bridge_may_share_its_subnet_with_the_same_networks_vtep(hosts):
+    """The overlay's shape: the bridge's gateway subnet holds the VTEP address of the same network's VXLAN device.
+    A bridge rebuilt (deleted by hand) next to it is not refused as an overlap; another network's is."""
+    network = {
+        "owner": "ov",
+        "bridges": [{"name": "br-ov", "netns": "ua", "addresses": ["10.244.1.1/24"]}],
+        "vxlans": [device("ua", ("ub",))],
+    }
+    sh("ip -n ua link del cbr")  # the fixture's stand-in holds that subnet
+    (made,) = play([{"netns.core.network": network}])
+    assert made["status"] == "ok", made
+    sh("ip -n ua link del br-ov")
+
+    def verify():
+        assert "10.244.1.1/24" in sh("ip -n ua addr show dev br-ov")
+
+    four_steps([{"netns.core.network": network}], verify)
+    other = {"owner": "other", "bridges": [{"name": "br-x", "netns": "ua", "addresses": ["10.244.1.129/25"]}]}
+    fails_cleanly("network", other, "10.244.1.128/25", "overlaps")

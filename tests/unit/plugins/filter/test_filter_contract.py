@@ -21,7 +21,12 @@ from ansible_collections.netns.core.plugins.module_utils._network import SECTION
 
 ROLES = Path(__file__).resolve().parents[4] / "roles"
 # options a role's network task takes from its own variables, not from the filter's result
-NOT_FROM_THE_PLAN = {"state": None, "owner": "contract-test"}
+NOT_FROM_THE_PLAN = {
+    "state": None,
+    "owner": "contract-test",
+    "firewall_backend": "auto",
+    "foreign_forward_drop": "fail",
+}
 DEFAULT_V4 = "route 0.0.0.0/0 metric 0 table 254"
 DEFAULT_V6 = "route ::/0 metric 1024 table 254"
 
