@@ -140,12 +140,19 @@ from itertools import chain
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.netns.core.plugins.filter.bridge_nat_network import bridge_nat_network
-from ansible_collections.netns.core.plugins.module_utils._constants import FORWARD_KEY, MTU_MAX, MTU_MIN
+from ansible_collections.netns.core.plugins.module_utils._constants import (
+    FORWARD_KEY,
+    MTU_MAX,
+    MTU_MIN,
+    VNI_MAX,
+    VXLAN6_HEADROOM,
+    VXLAN_HEADROOM,
+    VXLAN_PORT,
+)
 
 BACKENDS = ("vxlan", "host-gw")
-VNI_MAX = 2**24 - 1
-#: bytes VXLAN adds around a frame, over an IPv4 and an IPv6 underlay (linux include/net/vxlan.h VXLAN_HEADROOM)
-VXLAN_OVERHEAD = {4: 50, 6: 70}
+#: bytes VXLAN adds around a frame, over an IPv4 and an IPv6 underlay
+VXLAN_OVERHEAD = {4: VXLAN_HEADROOM, 6: VXLAN6_HEADROOM}
 #: the first two bytes of every VTEP MAC: locally administered, unicast
 MAC_PREFIX = "0e:6e"
 
@@ -207,7 +214,7 @@ class Cluster:
         if self.backend not in BACKENDS:
             _fail(f"overlay_backend {self.backend!r} is not one of {', '.join(BACKENDS)}")
         self.vni = _integer(spec.get("vni", 1), "overlay_vni", 1, VNI_MAX)
-        self.port = _integer(spec.get("port", 4789), "overlay_port", 1, 65535)
+        self.port = _integer(spec.get("port", VXLAN_PORT), "overlay_port", 1, 65535)
         mtu = spec.get("mtu") or 0
         self.mtu = 0 if mtu in (0, "0") else _integer(mtu, "overlay_mtu", MTU_MIN, MTU_MAX)
 
@@ -368,6 +375,9 @@ class Underlay:
         if info.get("mtu"):
             self.mtu = int(info["mtu"])
         self.networks = [address.network for address in self._interfaces(info)]
+        #: the subnet(s) of this host's own underlay address: host-gw peers must be on it (the same answer on every
+        #: host: a host with an address in another subnet too must not pass where its peers fail)
+        self.home = [address.network for address in self._interfaces(info) if address.ip == me.underlay_ip]
 
     @staticmethod
     def _interfaces(info: Mapping) -> list:
@@ -393,8 +403,11 @@ def overlay_network(spec: dict) -> dict:
     group = str(spec.get("group") or "overlay")
     state = str(spec.get("state") or "present")
     if state not in ("present", "absent"):
-        _fail(f"overlay_state {state!r} is not present or absent")
-    cluster = Cluster(spec)
+        _fail(f"host {host!r}: overlay_state {state!r} is not present or absent")
+    try:
+        cluster = Cluster(spec)
+    except AnsibleFilterError as exc:  # a group-wide variable: still say which host's run refused it
+        raise AnsibleFilterError(str(exc.message).replace("overlay: ", f"overlay: host {host!r}: ", 1)) from None
     members = members_of(spec, cluster, host, group)
     (me,) = [member for member in members if member.name == host]
     peers = [member for member in members if member is not me]
@@ -409,12 +422,13 @@ def overlay_network(spec: dict) -> dict:
         if present and not underlay.known:
             _fail(f"host {host!r}: overlay_backend host-gw needs the network facts of the underlay interface")
         for peer in peers if present else []:
-            if not any(peer.underlay_ip in network for network in underlay.networks):
-                connected = ", ".join(str(network) for network in underlay.networks) or "none"
+            if not any(peer.underlay_ip in network for network in underlay.home):
+                home = ", ".join(str(network) for network in underlay.home) or "none"
                 _fail(
-                    f"host {host!r}: overlay_backend host-gw needs every peer on a connected subnet, and host"
-                    f" {peer.name!r}'s overlay_underlay_ip {peer.underlay_ip} is not on {underlay.name}"
-                    f" (connected: {connected}): use overlay_backend vxlan"
+                    f"host {host!r}: overlay_backend host-gw needs every host on the subnet of its underlay address,"
+                    f" and host {peer.name!r}'s overlay_underlay_ip {peer.underlay_ip} is not on {home} (the subnet"
+                    f" of {host!r}'s overlay_underlay_ip {me.underlay_ip} on {underlay.name}): use overlay_backend"
+                    " vxlan"
                 )
     mtu = cluster.mtu or None
     if mtu is None and underlay.mtu:

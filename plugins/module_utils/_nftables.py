@@ -70,7 +70,7 @@ class NftRule:
 
 def address(cidr: str) -> str:
     """A CIDR as nft lists it: a host route without its prefix length."""
-    text, _, length = cidr.partition("/")
+    text, _slash, length = cidr.partition("/")
     full = 128 if ":" in text else 32
     return text if not length or int(length) == full else cidr
 

@@ -340,11 +340,11 @@ def peers_of(state: dict) -> list[dict]:
     """The peers a VXLAN device's entries describe, as the `peers` option takes them (netns_info)."""
     by_mac = {}
     for entry in state.get("fdb", []):
-        mac, _, remote = entry.partition(" dst ")
+        mac, _dst, remote = entry.partition(" dst ")
         by_mac.setdefault(mac, remote)
     subnets: dict[str, list[str]] = {}
     for text in state.get("routes", []):
-        destination, _, rest = text.partition(" via ")
+        destination, _via, rest = text.partition(" via ")
         subnets.setdefault(rest.split()[0], []).append(destination)
     return [
         {"remote": by_mac.get(mac), "mac": mac, "address": address, "subnets": subnets.get(address, [])}

@@ -125,15 +125,15 @@ def test_bad_exclude():
 # -- the nftables backend ---------------------------------------------------------------------------------------
 FIREWALLD_LIKE = """
 table inet firewalld {
-	chain filter_FORWARD {
-		type filter hook forward priority filter + 10; policy accept;
-		ct state established,related accept
-		iifname "lo" accept
-	}
-	chain nat_POSTROUTING {
-		type nat hook postrouting priority srcnat + 10; policy accept;
-		oifname "wan9" masquerade comment "netns.core masquerade 10.88.0.0/24"
-	}
+    chain filter_FORWARD {
+        type filter hook forward priority filter + 10; policy accept;
+        ct state established,related accept
+        iifname "lo" accept
+    }
+    chain nat_POSTROUTING {
+        type nat hook postrouting priority srcnat + 10; policy accept;
+        oifname "wan9" masquerade comment "netns.core masquerade 10.88.0.0/24"
+    }
 }
 """
 

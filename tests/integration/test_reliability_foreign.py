@@ -76,13 +76,13 @@ CONTAINERS = [{"name": "web"}, {"name": "db"}, {"name": "cache"}]
 #: a firewalld-like nftables table next to Docker's iptables-nft rules (its forward chain accepts: no trap)
 FIREWALLD_LIKE = """
 table inet firewalld {
-	chain filter_FORWARD {
-		type filter hook forward priority filter + 10; policy accept;
-		ct state established,related accept
-	}
-	chain nat_POSTROUTING {
-		type nat hook postrouting priority srcnat + 10; policy accept;
-	}
+    chain filter_FORWARD {
+        type filter hook forward priority filter + 10; policy accept;
+        ct state established,related accept
+    }
+    chain nat_POSTROUTING {
+        type nat hook postrouting priority srcnat + 10; policy accept;
+    }
 }
 """
 #: what a Docker user does to let a network through Docker's FORWARD DROP (the way the refusal names)

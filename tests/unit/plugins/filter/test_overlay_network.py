@@ -275,20 +275,28 @@ def test_host_gw_routes_each_peer_subnet_via_its_underlay_ip():
     assert result["mtu"] == 1500
 
 
-def test_host_gw_accepts_a_peer_on_a_secondary_connected_subnet():
+def test_host_gw_refuses_a_peer_on_another_subnet_even_one_this_host_is_connected_to():
+    """Every host must give the same answer: host3 (underlay 192.168.60.3) cannot reach host2 directly, so host1's
+    own secondary address in 192.168.60.0/24 must not make host1 converge where host2 refuses."""
     host_facts = facts()
     host_facts["eth0"]["ipv4_secondaries"] = [{"address": "192.168.60.1", "netmask": "255.255.255.0"}]
     hostvars = inventory()
     hostvars["host3"]["overlay_underlay_ip"] = "192.168.60.3"
-    assert len(plan(hostvars=hostvars, host_facts=host_facts, backend="host-gw")["network"]["routes"]) == 2
+    refused(
+        r"host 'host3''s overlay_underlay_ip 192\.168\.60\.3 is not on 192\.168\.50\.0/24",
+        hostvars=hostvars,
+        host_facts=host_facts,
+        backend="host-gw",
+    )
 
 
 def test_host_gw_across_subnets_is_refused_naming_the_peer():
     hostvars = inventory()
     hostvars["host3"]["overlay_underlay_ip"] = "10.9.9.3"
     refused(
-        r"host 'host1': overlay_backend host-gw needs every peer on a connected subnet, and host 'host3''s"
-        r" overlay_underlay_ip 10\.9\.9\.3 is not on eth0 \(connected: 192\.168\.50\.0/24\)",
+        r"host 'host1': overlay_backend host-gw needs every host on the subnet of its underlay address, and host"
+        r" 'host3''s overlay_underlay_ip 10\.9\.9\.3 is not on 192\.168\.50\.0/24 \(the subnet of 'host1''s"
+        r" overlay_underlay_ip 192\.168\.50\.1 on eth0\)",
         hostvars=hostvars,
         backend="host-gw",
     )
@@ -381,16 +389,16 @@ def with_vars(host: str, **variables) -> dict:
             {"hostvars": with_vars("host3", overlay_underlay_ip="fd00::3")},
             r"host 'host3': overlay_underlay_ip fd00::3 is IPv6 and host 'host1''s 192\.168\.50\.1 is not",
         ),
-        ({"vni": 0}, r"overlay_vni 0 is out of range \(1 to 16777215\)"),
-        ({"vni": 2**24}, r"overlay_vni 16777216 is out of range \(1 to 16777215\)"),
-        ({"port": 0}, r"overlay_port 0 is out of range \(1 to 65535\)"),
-        ({"port": 65536}, r"overlay_port 65536 is out of range"),
-        ({"backend": "ipsec"}, r"overlay_backend 'ipsec' is not one of vxlan, host-gw"),
-        ({"cidr": "10.244.0.1/16"}, r"overlay_cidr '10\.244\.0\.1/16' is not a CIDR network"),
-        ({"host_prefix": 15}, r"overlay_host_prefix 15 is out of range \(16 to 30\)"),
-        ({"host_prefix": 31}, r"overlay_host_prefix 31 is out of range \(16 to 30\)"),
-        ({"mtu": 40}, r"overlay_mtu 40 is out of range \(68 to 65535\)"),
-        ({"state": "gone"}, r"overlay_state 'gone' is not present or absent"),
+        ({"vni": 0}, r"host 'host1': overlay_vni 0 is out of range \(1 to 16777215\)"),
+        ({"vni": 2**24}, r"host 'host1': overlay_vni 16777216 is out of range \(1 to 16777215\)"),
+        ({"port": 0}, r"host 'host1': overlay_port 0 is out of range \(1 to 65535\)"),
+        ({"port": 65536}, r"host 'host1': overlay_port 65536 is out of range"),
+        ({"backend": "ipsec"}, r"host 'host1': overlay_backend 'ipsec' is not one of vxlan, host-gw"),
+        ({"cidr": "10.244.0.1/16"}, r"host 'host1': overlay_cidr '10\.244\.0\.1/16' is not a CIDR network"),
+        ({"host_prefix": 15}, r"host 'host1': overlay_host_prefix 15 is out of range \(16 to 30\)"),
+        ({"host_prefix": 31}, r"host 'host1': overlay_host_prefix 31 is out of range \(16 to 30\)"),
+        ({"mtu": 40}, r"host 'host1': overlay_mtu 40 is out of range \(68 to 65535\)"),
+        ({"state": "gone"}, r"host 'host1': overlay_state 'gone' is not present or absent"),
         ({"host": "elsewhere"}, r"host 'elsewhere' is not in the group 'overlay' \(overlay_group\)"),
         ({"host_facts": {}}, r"host 'host1': overlay_mtu is 0 and the underlay interface's MTU is unknown"),
         (
