@@ -17,8 +17,8 @@ description:
     route per other host's subnet via its underlay address (backend C(host-gw)), and tagged FORWARD accepts for
     the cluster CIDR to and from this host's subnet.
   - Every value is a pure function of the inventory, so each host computes the same mesh without facts from its
-    peers. A host's subnet is subnet number O(_input.hostvars.overlay_index) (from 0) of O(_input.cidr) split at
-    O(_input.host_prefix), or its O(_input.hostvars.overlay_subnet). The gateway is the subnet's first host address;
+    peers. A host's subnet is subnet number the host variable C(overlay_index) (from 0) of O(_input.cidr) split at
+    O(_input.host_prefix), or its host variable C(overlay_subnet). The gateway is the subnet's first host address;
     the VTEP address is the subnet's network address (a /32 on the VXLAN device); the VTEP MAC is C(0e:6e:) and the
     4 bytes of that address.
   - The whole group is checked on every host, so a bad value of one host fails every host before anything changes,
