@@ -103,13 +103,14 @@ def resolv_conf_lines(value: dict | None, option: str = "resolv_conf") -> list[s
 
 def hosts_lines(value: dict | None, option: str = "hosts") -> list[str] | None:
     """The lines of the hosts file (without our header): the localhost lines unless the mapping names
-    localhost, then one `IP<TAB>NAME` line per address, in the mapping's order; None for no file."""
+    localhost, then one `IP<TAB>NAME` line per address, names sorted (so the content does not depend on how the
+    mapping travelled: YAML dumpers sort keys), each name's addresses in the order given; None for no file."""
     if value is None or value == {}:
         return None
     if not isinstance(value, dict):
         raise NetnsCoreError(f"{option} must be a mapping of host name to a list of IP addresses, got {value!r}")
     lines = []
-    for name, addresses in value.items():
+    for name, addresses in sorted(value.items(), key=lambda item: str(item[0])):
         name = norm.host_name(name, f"{option}: name")
         ips = [norm.ip(a, f"{option}.{name}[{index}]") for index, a in enumerate(_list(addresses, f"{option}.{name}"))]
         if not ips:

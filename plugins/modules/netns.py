@@ -73,8 +73,8 @@ options:
   hosts:
     description:
       - "Host names of the namespace: a mapping of name to a list of IP addresses (or one address), written to
-        C(/etc/netns/NAME/hosts) as one C(IP NAME) line per address, in the mapping's order, after a first line
-        saying netns.core manages the file and the lines C(127.0.0.1 localhost) and
+        C(/etc/netns/NAME/hosts) as one C(IP NAME) line per address (names sorted, addresses in the order
+        given), after a first line saying netns.core manages the file and the lines C(127.0.0.1 localhost) and
         C(::1 localhost ip6-localhost ip6-loopback) (left out when the mapping names C(localhost) itself)."
       - C(ip netns exec NAME getent hosts db) then answers from this file.
       - Names are labels of letters, digits, C(-) and C(_) joined by dots (no spaces).

@@ -186,9 +186,9 @@ def test_bridge_nat_names_and_dns_reach_every_namespace_item():
             "hosts": [
                 "127.0.0.1\tlocalhost",
                 "::1\tlocalhost ip6-localhost ip6-loopback",
+                "10.98.0.50\tdb",
                 "10.98.0.1\tgateway",
                 "10.98.0.2\tweb",
-                "10.98.0.50\tdb",
             ],
         }
 
@@ -333,8 +333,8 @@ def test_topology_names_every_node_by_its_addresses_and_gives_dns_per_node():
         )
     )
     wanted = netns_items(role_options("topology", plan))
-    # by node, in the order nodes are first seen (bridges, then link ends), each node's addresses in order
-    hosts = ["10.0.9.1\tb", "fd00:2::2\tb", "10.0.1.2\ta", "10.0.1.1\tr", "fd00:2::1\tr", "192.0.2.1\thost"]
+    # nodes sorted, each node's addresses in the order seen (its bridges, then its link ends)
+    hosts = ["10.0.1.2\ta", "10.0.9.1\tb", "fd00:2::2\tb", "192.0.2.1\thost", "10.0.1.1\tr", "fd00:2::1\tr"]
     for name in ("a", "r", "b"):
         assert wanted[name]["files"]["hosts"][2:] == hosts
     assert wanted["a"]["files"]["resolv.conf"] == ["nameserver 10.0.1.1"]

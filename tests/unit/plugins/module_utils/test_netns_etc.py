@@ -54,13 +54,13 @@ def test_resolv_conf_lines():
     assert resolv_conf_lines({"nameservers": [], "search": [], "options": []}) is None
 
 
-def test_hosts_lines_with_localhost_first_and_one_line_per_address():
+def test_hosts_lines_with_localhost_first_names_sorted_and_one_line_per_address():
     assert hosts_lines(PARAMS["hosts"]) == [
         "127.0.0.1\tlocalhost",
         "::1\tlocalhost ip6-localhost ip6-loopback",
-        "10.98.0.1\tgateway",
         "10.98.0.3\tdb",
         "fd00:98::3\tdb",
+        "10.98.0.1\tgateway",
         "10.98.0.2\tweb",
     ]
     assert hosts_lines({"localhost": ["127.0.0.1"]}) == ["127.0.0.1\tlocalhost"]
