@@ -70,6 +70,17 @@ options:
         type: list
         elements: dict
         default: []
+      dns:
+        description: Nameservers (IP addresses) written to every container's C(resolv.conf); empty, none (the
+          containers use the host's C(/etc/resolv.conf)).
+        type: list
+        elements: str
+        default: []
+      hosts:
+        description: Give every container a hosts file naming the gateway (C(gateway)) and every container of the
+          network (the role's default is true).
+        type: bool
+        default: false
 """
 
 EXAMPLES = r"""
@@ -216,6 +227,7 @@ def bridge_nat_network(spec: dict) -> dict:
             }
         )
     network["port_forwards"] = forwards
+    _names_and_dns(network["namespaces"], spec, addresses, str(gateway))
     return {
         "network": network,
         "addresses": addresses,
@@ -223,6 +235,31 @@ def bridge_nat_network(spec: dict) -> dict:
         "prefixlen": prefix,
         "host_interfaces": host_interfaces,
     }
+
+
+def _names_and_dns(namespaces: list[dict], spec: dict, addresses: dict[str, str], gateway: str) -> None:
+    """`hosts`: every container's hosts file names the gateway and every container (itself too), as on a Docker
+    network; `dns`: every container's resolv.conf names these nameservers (none: the host's, as without it)."""
+    dns = spec.get("dns") or []
+    for index, server in enumerate([dns] if isinstance(dns, str) else dns):
+        try:
+            ipaddress.ip_address(str(server).strip())
+        except ValueError:
+            raise AnsibleFilterError(f"bridge_nat_dns[{index}] {server!r} is not an IP address") from None
+    names: dict[str, list[str]] = {}
+    if spec.get("hosts"):
+        for reserved in ("gateway", "localhost"):
+            if reserved in addresses:
+                raise AnsibleFilterError(
+                    f"container {reserved!r}: with bridge_nat_hosts, the hosts files name {reserved} already; rename "
+                    "the container, or set bridge_nat_hosts to false"
+                )
+        names = {"gateway": [gateway], **{name: [address] for name, address in addresses.items()}}
+    for namespace in namespaces:
+        if names:
+            namespace["hosts"] = {name: list(ips) for name, ips in names.items()}
+        if dns:
+            namespace["resolv_conf"] = {"nameservers": [str(server).strip() for server in dns]}
 
 
 class FilterModule:

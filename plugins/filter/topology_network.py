@@ -21,7 +21,7 @@ options:
     required: true
     suboptions:
       nodes:
-        description: List of C({name, sysctl, forwarding}).
+        description: List of C({name, sysctl, forwarding, dns}); C(dns), the node's nameservers (its resolv.conf).
         type: list
         elements: dict
         default: []
@@ -45,6 +45,11 @@ options:
         type: list
         elements: dict
         default: []
+      hosts:
+        description: Give every node a hosts file naming every node (C(host) too) by the addresses of its link ends
+          and bridges (the role's default is true).
+        type: bool
+        default: false
 """
 
 EXAMPLES = r"""
@@ -60,6 +65,8 @@ _value:
   description: The options of M(netns.core.network), without state.
   type: dict
 """
+
+import ipaddress
 
 from ansible.errors import AnsibleFilterError
 
@@ -177,6 +184,7 @@ def topology_network(spec: dict) -> dict:
                 "out_interface": rule.get("out_interface"),
             }
         )
+    _names_and_dns(namespaces, nodes, spec, bridges, veths)
     return {
         "namespaces": namespaces,
         "sysctls": sysctls,
@@ -186,6 +194,40 @@ def topology_network(spec: dict) -> dict:
         "routes": routes,
         "masquerades": masquerades,
     }
+
+
+def _names_and_dns(namespaces: list[dict], nodes: list[dict], spec: dict, bridges: list, veths: list) -> None:
+    """`hosts`: every node's hosts file names every node by the addresses of its bridges and link ends (in the
+    order given); a node's `dns`: its resolv.conf. An address that is not CIDR is left to the module to refuse."""
+    names: dict[str, list[str]] = {}
+    if spec.get("hosts"):
+        held = [(bridge["netns"], bridge["addresses"]) for bridge in bridges]
+        for veth in veths:
+            held += [(veth["netns"], veth["addresses"]), (veth["peer_netns"], veth["peer_addresses"])]
+        for ns, addresses in held:
+            for address in addresses or []:
+                try:
+                    ip = str(ipaddress.ip_interface(str(address).strip()).ip)
+                except ValueError:
+                    continue
+                names.setdefault(ns or HOST, [])
+                if ip not in names[ns or HOST]:
+                    names[ns or HOST].append(ip)
+        if "localhost" in names:
+            raise AnsibleFilterError(
+                "node 'localhost': with topology_hosts, the hosts files name localhost already; rename the node, or "
+                "set topology_hosts to false"
+            )
+    dns = {node["name"]: node.get("dns") for node in nodes if node.get("dns")}
+    for index, node in enumerate(nodes):
+        if node.get("dns") and node["name"] == HOST:
+            raise AnsibleFilterError(f"topology_nodes[{index}]: dns is for namespaces; the node host is never changed")
+    for namespace in namespaces:
+        if names:
+            namespace["hosts"] = {name: list(ips) for name, ips in names.items()}
+        servers = dns.get(namespace["name"])
+        if servers:
+            namespace["resolv_conf"] = {"nameservers": [servers] if isinstance(servers, str) else list(servers)}
 
 
 def _link_netems(netem: object, where: str, ends: tuple) -> list[dict]:

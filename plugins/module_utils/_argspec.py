@@ -24,6 +24,15 @@ NETNS_OPTIONS = {
     "loopback": {"type": "bool", "default": True},
     "sysctl": {"type": "dict", "default": {}},
     "pid": {"type": "int"},
+    "resolv_conf": {
+        "type": "dict",
+        "options": {
+            "nameservers": {"type": "list", "elements": "str", "default": []},
+            "search": {"type": "list", "elements": "str", "default": []},
+            "options": {"type": "list", "elements": "str", "default": []},
+        },
+    },
+    "hosts": {"type": "dict"},
 }
 SYSCTL_OPTIONS = {
     "name": {"type": "str", "required": True},

@@ -48,3 +48,12 @@ VNI_MAX = 2**24 - 1
 VXLAN_PORT = 4789
 VXLAN_HEADROOM = 50
 VXLAN6_HEADROOM = 70
+
+#: where `ip netns exec NAME` finds the files it bind-mounts over /etc (/etc/netns/NAME/resolv.conf, .../hosts)
+NETNS_ETC_DIR = "/etc/netns"
+#: the files of /etc/netns/NAME netns.core writes (the netns options resolv_conf and hosts)
+NETNS_ETC_FILES = ("resolv.conf", "hosts")
+#: the first line of every file netns.core writes there: a file that starts otherwise is not ours, never touched
+NETNS_ETC_HEADER = "# netns.core manages this file: edits are overwritten, and it goes with the namespace"
+#: the second line of our files when netns.core made their directory (it then removes the directory once empty)
+NETNS_ETC_DIR_MARK = "# netns.core made this directory and removes it when it holds nothing else"

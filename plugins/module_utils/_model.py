@@ -14,11 +14,16 @@ mutators carry the kernel side effects plans rely on: an address on an up link b
 primary IPv4 address drops its secondaries (unless promote_secondaries); a new namespace has lo down; deleting a link
 deletes its veth peer, its addresses, routes and entries and releases its bridge ports; a moved link arrives down and
 bare.
+
+Beside the kernel, it holds the files under /etc/netns the plans ask about (what `ip netns exec` bind-mounts over
+/etc): each file's kind and content, each directory's entries. They are keyed by path, not by namespace: they live
+on the disk, whether the namespace exists or not.
 """
 
 from __future__ import annotations
 
 import ipaddress
+import os
 
 from ansible_collections.netns.core.plugins.module_utils._constants import (
     DEFAULT_MTU,
@@ -37,6 +42,7 @@ from ansible_collections.netns.core.plugins.module_utils._netlink import (
     read_sysctl,
     sysctl_writable,
 )
+from ansible_collections.netns.core.plugins.module_utils._netnsfs import read_directory, read_file
 from ansible_collections.netns.core.plugins.module_utils._normalize import address_sort_key
 from ansible_collections.netns.core.plugins.module_utils._tc import qdisc_kind_available, root_qdisc
 
@@ -103,6 +109,8 @@ class KernelModel:
         self.claims: set[tuple] = set()
         self._spaces: dict[str | None, Namespace] = {}
         self.qdisc_kinds: dict[str, bool] = {}  # qdisc kind -> whether this kernel has it (offline: preset or yes)
+        self._files: dict[str, tuple[str, str | None]] = {}  # path under /etc/netns -> (kind, content)
+        self._directories: dict[str, tuple[str, set | None]] = {}  # path under /etc/netns -> (kind, entry names)
 
     # -- namespaces ------------------------------------------------------------------------------------------
     def space(self, ns: str | None) -> Namespace:
@@ -531,6 +539,44 @@ class KernelModel:
     # qdisc mutator (used by simulate)
     def set_root_qdisc(self, ns: str | None, name: str, qdisc: dict | None) -> None:
         self._own(ns, name)["qdisc"] = qdisc
+
+    # -- files under /etc/netns (offline: none) ---------------------------------------------------------------------
+    def etc_file(self, path: str) -> tuple[str, str | None]:
+        """(kind, content) of a path: ('regular file', text), ('missing', None), or another kind (a symlink,
+        a directory, ...) with None."""
+        if path not in self._files:
+            self._files[path] = ("missing", None) if self.session is None else read_file(path)
+        return self._files[path]
+
+    def etc_directory(self, path: str) -> tuple[str, list[str] | None]:
+        """(kind, sorted entry names) of a path: ('directory', [...]), ('missing', None), or another kind."""
+        if path not in self._directories:
+            kind, names = ("missing", None) if self.session is None else read_directory(path)
+            self._directories[path] = (kind, None if names is None else set(names))
+        kind, names = self._directories[path]
+        return kind, None if names is None else sorted(names)
+
+    # file mutators (used by simulate)
+    def make_etc_directory(self, path: str) -> None:
+        self._directories[path] = ("directory", set())
+
+    def put_etc_file(self, path: str, content: str) -> None:
+        parent, name = os.path.split(path)
+        self.etc_directory(parent)
+        if self._directories[parent][1] is None:  # planned around something missing (check mode): make it up
+            self.make_etc_directory(parent)
+        self._directories[parent][1].add(name)
+        self._files[path] = ("regular file", content)
+
+    def remove_etc_file(self, path: str) -> None:
+        parent, name = os.path.split(path)
+        self.etc_directory(parent)
+        if self._directories[parent][1] is not None:
+            self._directories[parent][1].discard(name)
+        self._files[path] = ("missing", None)
+
+    def remove_etc_directory(self, path: str) -> None:
+        self._directories[path] = ("missing", None)
 
     # -- firewall --------------------------------------------------------------------------------------------
     def listing(self, ns: str | None, backend: str, family: int, table: str) -> list:

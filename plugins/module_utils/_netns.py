@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 # PRIVATE to the netns.core collection: no compatibility promise outside it.
-"""The netns resource: a named network namespace under /run/netns, its loopback and its net.* sysctls."""
+"""The netns resource: a named network namespace under /run/netns, its loopback, its net.* sysctls, and its
+names and resolvers (/etc/netns/NAME/hosts and resolv.conf, see _netns_etc)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from ansible_collections.netns.core.plugins.module_utils._constants import LOOPB
 from ansible_collections.netns.core.plugins.module_utils._errors import NetnsCoreError
 from ansible_collections.netns.core.plugins.module_utils._model import KernelModel
 from ansible_collections.netns.core.plugins.module_utils._netlink import foreign_netns_error, namespace_id, netns_path
+from ansible_collections.netns.core.plugins.module_utils._netns_etc import file_bodies, file_changes, read_files
 from ansible_collections.netns.core.plugins.module_utils._ops import (
     AttachNetns,
     CreateNetns,
@@ -36,6 +38,7 @@ class Netns(Resource):
         self.pid = norm.positive_int(params.get("pid"), "pid", 1, 2**22)
         self.owner = norm.owner(params.get("owner"))
         self.adopt = bool(params.get("adopt"))
+        self.files = file_bodies(params)  # filename under /etc/netns/NAME -> wanted lines (None: no file of ours)
         self._pid_namespace_id: str | None = None
 
     def label(self) -> str:
@@ -57,6 +60,9 @@ class Netns(Resource):
         }
         if self.pid is not None:
             state["namespace"] = model.namespace_id(self.name)
+        files = read_files(model, self.name)
+        if files:
+            state["files"] = files
         return state
 
     def desired(self) -> dict | None:
@@ -65,6 +71,8 @@ class Netns(Resource):
         want = {"name": self.name, "loopback": self.loopback, "sysctl": dict(self.sysctl)}
         if self.pid is not None:
             want["namespace"] = self.pid_namespace_id()
+        if any(body is not None for body in self.files.values()):
+            want["files"] = dict(self.files)
         return want
 
     def pid_namespace_id(self) -> str:
@@ -81,17 +89,22 @@ class Netns(Resource):
     def plan(self, model: KernelModel, before: dict | None, want: dict | None) -> list[Op]:
         stale = before is not None and before.get("stale")
         if want is None:
+            # our files go first (the reverse of present), also when the namespace is already gone
+            no_files = {name: None for name in self.files}
             if before is None:
-                return []
+                return file_changes(model, self.name, no_files)
             if stale:
-                return [UnlinkStaleNetns(self.name).says(f"remove stale netns file {netns_path(self.name)}")]
+                return file_changes(model, self.name, no_files) + [
+                    UnlinkStaleNetns(self.name).says(f"remove stale netns file {netns_path(self.name)}")
+                ]
             if leave_namespace(model, self.name, self.owner):
                 return []
+            ops = file_changes(model, self.name, no_files)
             if self.pid is not None:
                 text = f"remove the name {self.name} (the namespace lives on with its processes)"
-                return [DeleteNetns(self.name).says(text)]
+                return [*ops, DeleteNetns(self.name).says(text)]
             peers = model.links_into(self.name)
-            return [DeleteNetns(self.name, peers).says(f"delete netns {self.name}")]
+            return [*ops, DeleteNetns(self.name, peers).says(f"delete netns {self.name}")]
         if self.pid is not None and before is not None and not stale and before["namespace"] != want["namespace"]:
             raise NetnsCoreError(
                 f"netns {self.name!r} already names another network namespace ({before['namespace']}) than the one "
@@ -121,4 +134,5 @@ class Netns(Resource):
                     f"bring lo {'up' if want['loopback'] else 'down'} in netns {self.name}"
                 )
             )
-        return ops + sysctl_changes(model, self.name, have["sysctl"], want["sysctl"])
+        ops += sysctl_changes(model, self.name, have["sysctl"], want["sysctl"])
+        return ops + file_changes(model, self.name, want.get("files") or {name: None for name in self.files})

@@ -27,6 +27,10 @@ from ansible_collections.netns.core.plugins.module_utils._errors import NetnsCor
 # quotes and the like, so that a name cannot turn into something else in a script that reads it back.
 RESERVED_IFNAMES = ("all", "default")
 SYSCTL_KEY_RE = re.compile(r"^net(\.[A-Za-z0-9_-]+)+$")
+# a host name as a hosts file or a resolver's search list takes it: dot-separated labels of letters, digits, '-' and
+# '_' (container names have it), none starting or ending with '-'; 253 characters at most
+HOST_LABEL_RE = re.compile(r"^[A-Za-z0-9_]([A-Za-z0-9_-]*[A-Za-z0-9_])?$")
+HOST_NAME_MAX = 253
 
 
 def netns_name(value: str | None, option: str = "netns") -> str | None:
@@ -39,6 +43,19 @@ def netns_name(value: str | None, option: str = "netns") -> str | None:
             "A-Z a-z 0-9 _ . - starting with a letter or digit"
         )
     return value
+
+
+def host_name(value: object, option: str) -> str:
+    """A host name (or DNS domain): labels of A-Z a-z 0-9 - _ joined by dots."""
+    text = value if isinstance(value, str) else ""
+    if not text or len(text) > HOST_NAME_MAX or not all(HOST_LABEL_RE.fullmatch(label) for label in text.split(".")):
+        bad = sorted({c for c in str(value) if not (c.isascii() and (c.isalnum() or c in "_.-"))})
+        raise NetnsCoreError(
+            f"{option} {value!r} is not a valid host name: use labels of A-Z a-z 0-9 - _ (not starting or ending "
+            f"with -) joined by dots, e.g. db or db.lab, {HOST_NAME_MAX} characters at most"
+            f"{'; it contains ' + ', '.join(repr(c) for c in bad) if bad else ''}"
+        )
+    return text
 
 
 def ifname(value: str | None, option: str = "name") -> str | None:

@@ -38,6 +38,12 @@ from ansible_collections.netns.core.plugins.module_utils._netlink import (
     netns_status,
     write_sysctl,
 )
+from ansible_collections.netns.core.plugins.module_utils._netnsfs import (
+    make_directory,
+    remove_directory,
+    remove_file,
+    write_file,
+)
 from ansible_collections.netns.core.plugins.module_utils._tc import (
     HANDLE,
     TC_H_ROOT,
@@ -610,6 +616,70 @@ class DelRule(Op):
         return ctx.firewall.transactional(self.backend)
 
 
+# -- files under /etc/netns (what `ip netns exec` binds over /etc) ---------------------------------------------
+@dataclass
+class MakeDirectory(Op):
+    """mkdir /etc/netns/NAME (0755)."""
+
+    path: str = ""
+
+    def simulate(self, model: KernelModel) -> None:
+        model.make_etc_directory(self.path)
+
+    def execute(self, ctx: ExecContext) -> None:
+        make_directory(self.path)
+
+    def stale(self):
+        return (), False  # no kernel read goes stale
+
+
+@dataclass
+class WriteFile(Op):
+    """Write a file under /etc/netns with exactly `content`, atomically (a temporary file renamed over it)."""
+
+    path: str = ""
+    content: str = ""
+
+    def simulate(self, model: KernelModel) -> None:
+        model.put_etc_file(self.path, self.content)
+
+    def execute(self, ctx: ExecContext) -> None:
+        write_file(self.path, self.content)
+
+    def stale(self):
+        return (), False
+
+
+@dataclass
+class RemoveFile(Op):
+    path: str = ""
+
+    def simulate(self, model: KernelModel) -> None:
+        model.remove_etc_file(self.path)
+
+    def execute(self, ctx: ExecContext) -> None:
+        remove_file(self.path)
+
+    def stale(self):
+        return (), False
+
+
+@dataclass
+class RemoveDirectory(Op):
+    """rmdir /etc/netns/NAME (only an empty directory goes)."""
+
+    path: str = ""
+
+    def simulate(self, model: KernelModel) -> None:
+        model.remove_etc_directory(self.path)
+
+    def execute(self, ctx: ExecContext) -> None:
+        remove_directory(self.path)
+
+    def stale(self):
+        return (), False
+
+
 # -- qdiscs (netem) --------------------------------------------------------------------------------------------
 def _our_qdisc(spec: dict) -> dict:
     return {"index": None, "handle": HANDLE, "parent": TC_H_ROOT, "kind": kind_of(spec), "form": kernel_form(spec)}
@@ -704,6 +774,10 @@ OPERATIONS = frozenset(
         AddQdisc,
         ChangeQdisc,
         DeleteQdisc,
+        MakeDirectory,
+        WriteFile,
+        RemoveFile,
+        RemoveDirectory,
     }
 )
 

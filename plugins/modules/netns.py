@@ -16,6 +16,8 @@ description:
   - Existence is an exact name match (V(red) and V(red2) are different namespaces).
   - Brings C(lo) up inside the namespace and sets runtime C(net.*) sysctls inside it.
   - A file left under C(/run/netns) with no namespace mounted on it (after a crash) is repaired.
+  - Gives the namespace its own resolvers and host names (O(resolv_conf), O(hosts)) in C(/etc/netns/NAME), the
+    files C(ip netns exec NAME ...) bind-mounts over C(/etc/resolv.conf) and C(/etc/hosts) (see C(ip-netns(8))).
 options:
   name:
     description: Name of the namespace.
@@ -41,6 +43,54 @@ options:
         does not exist.
       - With O(state=absent), only the name is removed; the namespace lives on with its processes.
     type: int
+  resolv_conf:
+    description:
+      - "The namespace's resolver configuration: netns.core writes exactly these lines to
+        C(/etc/netns/NAME/resolv.conf) (atomically: a temporary file renamed over it), under a first line saying
+        netns.core manages the file. C(ip netns exec NAME) and the P(netns.core.netns#connection) connection bind
+        it over C(/etc/resolv.conf)."
+      - Omitted (or without nameservers), no file of ours, and commands in the namespace use the host's
+        C(/etc/resolv.conf); a file netns.core wrote earlier is removed.
+      - An existing C(resolv.conf) there that netns.core did not write (its first line is not ours) is refused,
+        never overwritten.
+    type: dict
+    suboptions:
+      nameservers:
+        description: IP addresses of the DNS servers, in order (at most 3, as glibc and musl ask only 3).
+        type: list
+        elements: str
+        default: []
+      search:
+        description: Search domains (C(search) line).
+        type: list
+        elements: str
+        default: []
+      options:
+        description: Resolver options (C(options) line), each one word such as C(ndots:2), C(timeout:1), C(edns0).
+        type: list
+        elements: str
+        default: []
+  hosts:
+    description:
+      - "Host names of the namespace: a mapping of name to a list of IP addresses (or one address), written to
+        C(/etc/netns/NAME/hosts) as one C(IP NAME) line per address (names sorted, addresses in the order
+        given), after a first line saying netns.core manages the file and the lines C(127.0.0.1 localhost) and
+        C(::1 localhost ip6-localhost ip6-loopback) (left out when the mapping names C(localhost) itself)."
+      - C(ip netns exec NAME getent hosts db) then answers from this file.
+      - Names are labels of letters, digits, C(-) and C(_) joined by dots (no spaces).
+      - Omitted or empty, no file of ours; a file netns.core wrote earlier is removed. An existing C(hosts) there
+        that netns.core did not write is refused, never overwritten.
+    type: dict
+notes:
+  - Ownership of C(/etc/netns/NAME) - every file netns.core writes there starts with the line
+    C(# netns.core manages this file...); only such files are rewritten or removed. When netns.core makes the
+    directory, its files carry a second line saying so, and the directory is removed with the last of them,
+    only when nothing else is left in it. A directory somebody else made is never removed, and one that holds
+    other files is left (with a warning). No marker file is used, because C(ip netns exec) bind-mounts every
+    entry of the directory over C(/etc).
+  - With O(state=absent) our files go before the namespace, also when the namespace is already gone (files
+    left by a namespace that did not survive a reboot).
+  - C(/etc/netns) itself is created when missing (mode 0755) and never removed, like C(/run/netns).
 extends_documentation_fragment:
   - netns.core.common
   - netns.core.common.state
@@ -67,6 +117,17 @@ EXAMPLES = r"""
     sysctl:
       net.ipv4.ip_forward: 1
 
+- name: A container with its own resolver and host names (ip netns exec web getent hosts db)
+  netns.core.netns:
+    name: web
+    resolv_conf:
+      nameservers: [10.98.0.1]
+      search: [lab.example]
+      options: [ndots:1]
+    hosts:
+      db: [10.98.0.3]
+      gateway: [10.98.0.1]
+
 - name: Remove it (as ip netns delete)
   netns.core.netns:
     name: red
@@ -81,7 +142,10 @@ actions:
   elements: str
   sample: ["create netns red", "bring lo up in netns red"]
 diff:
-  description: The namespace before and after (keys name, loopback, sysctl); empty when absent.
+  description:
+    - The namespace before and after (keys name, loopback, sysctl); empty when absent.
+    - C(files), when C(/etc/netns/NAME/resolv.conf) or C(hosts) exists or is wanted, maps each file's path to its
+      content, line by line.
   returned: always
   type: dict
   contains:
@@ -93,7 +157,8 @@ diff:
       description: The state after the run (in check mode, what a real run would leave); empty when it is absent.
       returned: always
       type: dict
-  sample: {"before": {}, "after": {"name": "red", "loopback": true, "sysctl": {}}}
+  sample: {"before": {}, "after": {"name": "red", "loopback": true, "sysctl": {},
+           "files": {"/etc/netns/red/hosts": ["# netns.core manages this file...", "127.0.0.1\tlocalhost"]}}}
 """
 
 from ansible.module_utils.basic import AnsibleModule

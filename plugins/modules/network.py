@@ -23,7 +23,8 @@ description:
     namespace that neither exists nor is listed in O(namespaces) fails the whole call with nothing changed.
 options:
   namespaces:
-    description: Namespaces; each item takes the options of M(netns.core.netns) (name, loopback, sysctl).
+    description: Namespaces; each item takes the options of M(netns.core.netns) (name, loopback, sysctl, pid,
+      resolv_conf, hosts).
     type: list
     elements: dict
     default: []

@@ -30,12 +30,25 @@ def in_sandbox() -> tuple[bool, str]:
         return False, f"this network namespace has links {links}; the sandbox has only lo"
     if os.environ.get("NETNS_CORE_SANDBOX") != "1":
         return False, "NETNS_CORE_SANDBOX is not set"
+    if not etc_netns_is_the_sandboxs():
+        return False, f"{kernel_state.ETC_NETNS} is not the sandbox's private tmpfs (tests write and wipe it)"
     try:
         if os.stat("/proc/self/ns/net").st_ino == os.stat("/proc/1/ns/net").st_ino:
             return False, "this is the machine's own network namespace"
     except PermissionError:
         pass  # init's namespace may be unreadable; the lo-only check above still holds
     return True, ""
+
+
+def etc_netns_is_the_sandboxs() -> bool:
+    """Whether /etc/netns is the private tmpfs tests/sandbox.sh mounts (its last mount there, the one in effect)."""
+    source = None
+    with open("/proc/self/mountinfo", encoding="utf-8") as handle:
+        for line in handle:
+            fields = line.split()
+            if fields[4] == kernel_state.ETC_NETNS:
+                source = line.split(" - ", 1)[1].split()[:2]
+    return source == ["tmpfs", "netns-etc-sandbox"]
 
 
 def pytest_sessionstart(session) -> None:
@@ -237,6 +250,8 @@ def clean_sandbox():
 
 def _reset() -> None:
     sh("ip -all netns delete 2>/dev/null || true; rm -f /run/netns/*", check=False)
+    if etc_netns_is_the_sandboxs():  # checked again: never the machine's /etc/netns
+        sh(f"find {kernel_state.ETC_NETNS} -mindepth 1 -delete", check=False)
     for name in links():
         if name != "lo":
             sh(f"ip link del {name} 2>/dev/null || true", check=False)

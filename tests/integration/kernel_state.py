@@ -3,7 +3,8 @@
 
 Read (SOURCES below, per namespace: the sandbox host and every name in /run/netns; plus two file trees):
   /run/netns    each name, file or directory, and whether a namespace is mounted there (a stale file has none)
-  /etc/netns    the files `ip netns exec` would bind over /etc, with a digest of their content
+  /etc/netns    every entry: directories, files with mode and a digest of their content (what `ip netns exec`
+                binds over /etc)
   links         ip -j -d link show (a VXLAN device with its details: vni, port, local, learning, underlay link)
   addresses     ip -j addr show
   routes        ip -4 / ip -6 route show table all
@@ -45,6 +46,7 @@ import hashlib
 import json
 import os
 import re
+import stat
 import subprocess
 import sys
 import time
@@ -231,19 +233,28 @@ def namespace_files() -> list[str]:
 
 
 def etc_netns() -> list[str]:
-    """Files under /etc/netns (what `ip netns exec` binds over /etc), each with a digest of its content."""
+    """Every entry under /etc/netns (what `ip netns exec` binds over /etc), dot-files too: a directory (even an
+    empty one), a file with its mode and a digest of its content, anything else (a symlink, ...) by its kind."""
     found = []
     for top, dirs, files in os.walk(ETC_NETNS):
         dirs.sort()
+        for name in dirs:
+            path = os.path.join(top, name)
+            kind = "symlink" if os.path.islink(path) else f"dir {os.lstat(path).st_mode & 0o7777:o}"
+            found.append(f"{path}/ {kind}")
         for name in sorted(files):
             path = os.path.join(top, name)
+            mode = os.lstat(path).st_mode
+            if not stat.S_ISREG(mode):
+                found.append(f"{path} {'symlink' if stat.S_ISLNK(mode) else 'special'}")
+                continue
             try:
                 with open(path, "rb") as handle:
                     digest = hashlib.sha256(handle.read()).hexdigest()[:16]
             except OSError as exc:
                 digest = f"unreadable ({exc.strerror})"
-            found.append(f"{path} {digest}")
-    return found
+            found.append(f"{path} {mode & 0o7777:o} {digest}")
+    return sorted(found)
 
 
 SCRIPT = "".join(f"{{ {source.command} ; }} 2>&1; echo '{MARK}' {source.name} $?\n" for source in SOURCES)

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import subprocess
@@ -48,6 +49,10 @@ def test_modules_run_inside_each_namespace():
                 {"name": "links", "ansible.builtin.command": "ls /sys/class/net", "changed_when": False},
                 {"name": "wait", "ansible.builtin.wait_for": {"host": "10.98.0.3", "port": 8080, "timeout": 10}},
                 {"name": "get", "ansible.builtin.uri": {"url": "http://10.98.0.3:8080/", "return_content": False}},
+                # the role's hosts files (/etc/netns/NAME/hosts), bound over /etc/hosts by ip netns exec
+                {"name": "names", "ansible.builtin.command": "getent ahostsv4 lab-blue", "changed_when": False},
+                {"name": "by name", "ansible.builtin.uri": {"url": "http://lab-blue:8080/", "return_content": False}},
+                {"name": "hosts", "ansible.builtin.slurp": {"src": "/etc/hosts"}},
             ],
             "lab-red:lab-blue",
         )
@@ -62,6 +67,10 @@ def test_modules_run_inside_each_namespace():
     for host in ("lab-red", "lab-blue"):
         assert seen[("wait", host)]["status"] == "ok", seen[("wait", host)]
         assert seen[("get", host)]["status"] == "ok" and seen[("get", host)]["module_status"] == 200
+        assert seen[("names", host)]["stdout"].split()[0] == "10.98.0.3"
+        assert seen[("by name", host)]["status"] == "ok" and seen[("by name", host)]["module_status"] == 200
+        hosts = base64.b64decode(seen[("hosts", host)]["content"]).decode()
+        assert hosts == Path(f"/etc/netns/{host}/hosts").read_text() and "10.98.0.2\tlab-red\n" in hosts
 
 
 def test_a_namespace_that_does_not_exist_is_a_clear_failure():

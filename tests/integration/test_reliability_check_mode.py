@@ -68,8 +68,14 @@ ROUTES = [{"node": "ta", "destination": "default", "gateway": "10.28.0.2"}]
 # name -> (create, change); removal is `create` with state=absent (sysctl and netns_info have none)
 SUBJECTS = {
     "netns": (
-        mod("netns", name="pb", sysctl={"net.ipv4.ip_forward": 1}),
-        mod("netns", name="pb", sysctl={"net.ipv4.ip_forward": 0}),
+        mod(
+            "netns",
+            name="pb",
+            sysctl={"net.ipv4.ip_forward": 1},
+            resolv_conf={"nameservers": ["198.51.100.2"]},
+            hosts={"db": ["10.20.0.3"]},
+        ),
+        mod("netns", name="pb", sysctl={"net.ipv4.ip_forward": 0}, hosts={"db": ["10.20.0.4"], "gw": "10.20.0.1"}),
     ),
     "veth": (
         mod(
@@ -141,13 +147,14 @@ SUBJECTS = {
             bridge_nat_containers=[*CONTAINERS, {"name": "cd"}],
             bridge_nat_mtu=1400,
             bridge_nat_port_forwards=[{"port": 8081, "container": "cb", "container_port": 80}],
+            bridge_nat_dns=["198.51.100.2"],
         ),
     ),
     "topology": (
         role("topology", topology_nodes=NODES, topology_links=LINKS, topology_routes=ROUTES),
         role(
             "topology",
-            topology_nodes=NODES,
+            topology_nodes=[{**NODES[0], "dns": ["10.28.0.2"]}, *NODES[1:]],
             topology_links=[LINKS[0], {**LINKS[1], "mtu": 1400}],
             topology_routes=[*ROUTES, {"node": "tb", "destination": "default", "gateway": "10.28.0.5"}],
             topology_masquerade=[{"node": "tr", "source": "10.28.0.0/30", "out_interface": "e1"}],

@@ -5,7 +5,8 @@ Before the bridge_nat role converges, the sandbox gets a Docker-like host: docke
 own namespaces, veths, addresses, default routes, an iptables rule inside one), another namespace on a veth of
 its own, an uplink namespace playing the internet, a foreign route and address, Docker's nat and filter rules
 (DOCKER chains, DOCKER-USER, a published port, MASQUERADE for docker0), an UNTAGGED MASQUERADE for the very
-subnet our network uses, an ip6tables rule, ip_forward=1 and the FORWARD policy DROP, as Docker leaves them.
+subnet our network uses, an ip6tables rule, ip_forward=1 and the FORWARD policy DROP, as Docker leaves them; under
+/etc/netns, a foreign container's resolv.conf and hosts, and an empty directory somebody made for our `web`.
 Converge: NAT works for our containers through the DROP policy, and the foreign containers still reach each
 other and the internet. Tear down: the raw kernel state (kernel_state.raw(), byte for byte) is what it was
 before, and the foreign network still works.
@@ -68,6 +69,10 @@ iptables -w -A DOCKER -d 172.17.0.2/32 ! -i docker0 -o docker0 -p tcp --dport 80
 iptables -w -A DOCKER-USER -j RETURN
 iptables -w -A INPUT -i fx0 -s 192.0.2.2 -j ACCEPT
 ip6tables -w -A FORWARD -i docker0 -j ACCEPT
+
+mkdir -p /etc/netns/fa /etc/netns/web
+printf 'nameserver 172.17.0.1\n' > /etc/netns/fa/resolv.conf
+printf '172.17.0.3\tfb\n' > /etc/netns/fa/hosts
 """
 
 CONTAINERS = [{"name": "web"}, {"name": "db"}, {"name": "cache"}]
@@ -149,6 +154,8 @@ def test_foreign_state_is_untouched_and_keeps_working(backend):
     assert nat.count("MASQUERADE") == (3 if backend == "iptables" else 2), nat
     assert ("masquerade comment" in sh("nft list ruleset")) == (backend == "nftables")
     foreign_works()
+    assert sh("ip netns exec web getent hosts db").split() == ["10.98.0.3", "db"]  # in the directory not ours
+    assert sh("ip netns exec fa getent hosts fb").split() == ["172.17.0.3", "fb"]
     assert bridge_nat("present", backend, **extra)["changed"] is False
 
     assert bridge_nat("absent", backend, **extra)["changed"]

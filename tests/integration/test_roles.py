@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import kernel_state
 import pytest
 from conftest import four_steps, links, namespaces, ours, ping, play, play_file, sh, snapshot
 
@@ -14,6 +15,7 @@ def empty_sandbox() -> None:
     assert list(links()) == ["lo"]
     assert "netns.core" not in sh("iptables-save")
     assert "netns_core" not in sh("nft list tables")
+    assert kernel_state.etc_netns() == [], "files left under /etc/netns"
 
 
 def role(name: str, **variables) -> dict:
@@ -87,10 +89,16 @@ def test_topology_role_chained_routers():
         assert ping("a", "10.0.2.2") and ping("b", "10.0.1.2")
         assert sh("cat /proc/sys/net/ipv4/ip_forward").strip() == "0"  # the host is not a router here
         assert sh("ip netns exec r1 cat /proc/sys/net/ipv4/ip_forward").strip() == "1"
+        # topology_hosts (default true): every node knows the others by name
+        assert sh("ip netns exec a getent ahostsv4 b").split()[0] == "10.0.2.2"
+        assert ping("a", "b") and ping("b", "r1")
 
     four_steps([lab], verify)
     sh("ip netns exec r2 sysctl -qw net.ipv4.ip_forward=0")
     assert not ping("a", "10.0.2.2")  # the packets really went through r2
+    lab["vars"]["topology_state"] = "absent"
+    assert ours(play([lab]))[0]["changed"]
+    empty_sandbox()
 
 
 def test_topology_refuses_an_unknown_node_before_anything_changes():

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from ansible.errors import AnsibleFilterError
 
 from ansible_collections.netns.core.plugins.filter.bridge_nat_network import bridge_nat_network
 from ansible_collections.netns.core.plugins.filter.overlay_network import overlay_network
@@ -81,6 +82,8 @@ def bridge_nat_inputs(**variables) -> dict:
         "out_interface": None,
         "mtu": 0,  # bridge_nat_mtu | int, of the default null
         "port_forwards": [],
+        "dns": [],
+        "hosts": True,
     }
     return {**spec, **variables}
 
@@ -165,10 +168,52 @@ def test_bridge_nat_ipv6():
     )
 
 
+def netns_items(options: dict) -> dict:
+    """The namespaces the network module builds from `options`, by name, each with what it wants."""
+    items = build_items({**options, "state": "present"}, module=None)
+    items = items[0] if isinstance(items, tuple) else items
+    return {item.resource.name: item.resource.desired() for item in items if item.section == "namespaces"}
+
+
+def test_bridge_nat_names_and_dns_reach_every_namespace_item():
+    containers = [{"name": "web"}, {"name": "db", "address": "10.98.0.50"}]
+    plan = bridge_nat_network(bridge_nat_inputs(containers=containers, dns=["198.51.100.2"]))
+    wanted = netns_items(role_options("bridge_nat", plan))
+    assert sorted(wanted) == ["db", "web"]
+    for want in wanted.values():
+        assert want["files"] == {
+            "resolv.conf": ["nameserver 198.51.100.2"],
+            "hosts": [
+                "127.0.0.1\tlocalhost",
+                "::1\tlocalhost ip6-localhost ip6-loopback",
+                "10.98.0.50\tdb",
+                "10.98.0.1\tgateway",
+                "10.98.0.2\tweb",
+            ],
+        }
+
+
+def test_bridge_nat_without_names_or_dns_writes_no_file():
+    plan = bridge_nat_network(bridge_nat_inputs(containers=[{"name": "web"}], hosts=False))
+    assert "files" not in netns_items(role_options("bridge_nat", plan))["web"]
+
+
+@pytest.mark.parametrize(
+    ("variables", "message"),
+    [
+        ({"dns": ["dns.example"]}, "bridge_nat_dns[0] 'dns.example' is not an IP address"),
+        ({"containers": [{"name": "gateway"}]}, "container 'gateway': with bridge_nat_hosts"),
+    ],
+)
+def test_bridge_nat_bad_names_or_dns_are_refused(variables, message):
+    with pytest.raises(AnsibleFilterError, match=re.escape(message)):
+        bridge_nat_network(bridge_nat_inputs(**variables))
+
+
 # -- topology -------------------------------------------------------------------------------------------------
 def topology_inputs(**variables) -> dict:
     """The filter's input exactly as roles/topology/tasks/main.yml builds it from the role's defaults."""
-    return {"nodes": [], "bridges": [], "links": [], "routes": [], "masquerade": [], **variables}
+    return {"nodes": [], "bridges": [], "links": [], "routes": [], "masquerade": [], "hosts": True, **variables}
 
 
 def test_the_topology_role_passes_every_section_the_filter_returns():
@@ -273,6 +318,27 @@ def test_topology_a_host_bridge_with_ports_from_namespaces():
             ("masquerades", "masquerade 10.5.0.0/24"),
         ],
     )
+
+
+def test_topology_names_every_node_by_its_addresses_and_gives_dns_per_node():
+    plan = topology_network(
+        topology_inputs(
+            nodes=[{"name": "a", "dns": ["10.0.1.1"]}, {"name": "r"}, {"name": "b"}],
+            bridges=[{"name": "br-b", "node": "b", "addresses": ["10.0.9.1/24"]}],
+            links=[
+                {"endpoints": ["a:eth0", "r:eth0"], "addresses": ["10.0.1.2/24", "10.0.1.1/24"]},
+                {"endpoints": ["r:eth1", "b:eth0"], "addresses": ["fd00:2::1/64", "fd00:2::2/64"]},
+                {"endpoints": ["host:up0", "r:eth2"], "addresses": ["192.0.2.1/30", None]},
+            ],
+        )
+    )
+    wanted = netns_items(role_options("topology", plan))
+    # nodes sorted, each node's addresses in the order seen (its bridges, then its link ends)
+    hosts = ["10.0.1.2\ta", "10.0.9.1\tb", "fd00:2::2\tb", "192.0.2.1\thost", "10.0.1.1\tr", "fd00:2::1\tr"]
+    for name in ("a", "r", "b"):
+        assert wanted[name]["files"]["hosts"][2:] == hosts
+    assert wanted["a"]["files"]["resolv.conf"] == ["nameserver 10.0.1.1"]
+    assert wanted["r"]["files"]["resolv.conf"] is None
 
 
 # -- overlay --------------------------------------------------------------------------------------------------
