@@ -81,6 +81,9 @@ def bridge_nat_inputs(**variables) -> dict:
         "out_interface": None,
         "mtu": 0,  # bridge_nat_mtu | int, of the default null
         "port_forwards": [],
+        "subnet6": "",
+        "gateway6": "",
+        "masquerade6": True,
     }
     return {**spec, **variables}
 
@@ -160,6 +163,32 @@ def test_bridge_nat_ipv6():
             ("veths", "veth veth-web <-> eth0 in netns web"),
             ("routes", f"{DEFAULT_V6} in netns web"),
             ("masquerades", "masquerade fd00:98::/64"),
+            ("port_forwards", "port_forward tcp/8080 (IPv6)"),
+        ],
+    )
+
+
+def test_bridge_nat_dual_stack():
+    forwards = [{"port": 8080, "container": "web", "container_port": 80}]
+    plan = bridge_nat_network(
+        bridge_nat_inputs(subnet6="fd00:98::/64", containers=[{"name": "web"}, {"name": "db"}], port_forwards=forwards)
+    )
+    check(
+        "bridge_nat",
+        plan,
+        [
+            ("namespaces", "netns web"),
+            ("namespaces", "netns db"),
+            ("bridges", "bridge br0"),
+            ("veths", "veth veth-web <-> eth0 in netns web"),
+            ("veths", "veth veth-db <-> eth0 in netns db"),
+            ("routes", f"{DEFAULT_V4} in netns web"),
+            ("routes", f"{DEFAULT_V4} in netns db"),
+            ("routes", f"{DEFAULT_V6} in netns web"),
+            ("routes", f"{DEFAULT_V6} in netns db"),
+            ("masquerades", "masquerade 10.98.0.0/24"),
+            ("masquerades", "masquerade fd00:98::/64"),
+            ("port_forwards", "port_forward tcp/8080 (IPv4)"),
             ("port_forwards", "port_forward tcp/8080 (IPv6)"),
         ],
     )
