@@ -75,6 +75,11 @@ options:
       masquerade6:
         description: NAT the IPv6 subnet out of the host (NAT66). Omitted, true when O(_input.subnet6) is set.
         type: bool
+      isolated:
+        description: Drop forwarded traffic between the bridge and every other bridge netns.core manages (both
+          ways; published ports still reachable).
+        type: bool
+        default: false
       out_interface:
         description: Only NAT traffic leaving through this interface.
         type: str
@@ -239,6 +244,12 @@ def bridge_nat_network(spec: dict) -> dict:
             to_port = int(forward.get("container_port") or forward["port"])
             forwards.append({**forwards[-1], "destination": f"[{addresses6[forward['container']]}]:{to_port}"})
     network["port_forwards"] = forwards
+    # listed either way: isolated=false removes the drops an isolated run left
+    isolated = bool(spec.get("isolated") or False)
+    network["isolations"] = [
+        {"bridge": bridge, "family": family, "isolated": isolated}
+        for family in ((4, 6) if subnet6 is not None else (subnet.version,))
+    ]
     return {
         "network": network,
         "addresses": addresses,

@@ -84,6 +84,7 @@ def bridge_nat_inputs(**variables) -> dict:
         "subnet6": "",
         "gateway6": "",
         "masquerade6": True,
+        "isolated": False,
     }
     return {**spec, **variables}
 
@@ -104,6 +105,7 @@ def test_bridge_nat_one_container_with_the_defaults():
             ("veths", "veth veth-web <-> eth0 in netns web"),
             ("routes", f"{DEFAULT_V4} in netns web"),
             ("masquerades", "masquerade 10.98.0.0/24"),
+            ("isolations", "isolation of bridge br0 (IPv4)"),
         ],
     )
 
@@ -141,12 +143,17 @@ def test_bridge_nat_long_names_fixed_addresses_mtu_and_published_ports():
             ("masquerades", "masquerade 10.97.0.0/24 out up0"),
             ("port_forwards", "port_forward tcp/8080 (IPv4)"),
             ("port_forwards", "port_forward udp/53 (IPv4)"),
+            ("isolations", "isolation of bridge br-lab (IPv4)"),
         ],
     )
 
 
 def test_bridge_nat_without_masquerade_or_containers():
-    check("bridge_nat", bridge_nat_network(bridge_nat_inputs(masquerade=False)), [("bridges", "bridge br0")])
+    check(
+        "bridge_nat",
+        bridge_nat_network(bridge_nat_inputs(masquerade=False)),
+        [("bridges", "bridge br0"), ("isolations", "isolation of bridge br0 (IPv4)")],
+    )
 
 
 def test_bridge_nat_ipv6():
@@ -164,6 +171,7 @@ def test_bridge_nat_ipv6():
             ("routes", f"{DEFAULT_V6} in netns web"),
             ("masquerades", "masquerade fd00:98::/64"),
             ("port_forwards", "port_forward tcp/8080 (IPv6)"),
+            ("isolations", "isolation of bridge br0 (IPv6)"),
         ],
     )
 
@@ -190,6 +198,25 @@ def test_bridge_nat_dual_stack():
             ("masquerades", "masquerade fd00:98::/64"),
             ("port_forwards", "port_forward tcp/8080 (IPv4)"),
             ("port_forwards", "port_forward tcp/8080 (IPv6)"),
+            ("isolations", "isolation of bridge br0 (IPv4)"),
+            ("isolations", "isolation of bridge br0 (IPv6)"),
+        ],
+    )
+
+
+def test_bridge_nat_isolated():
+    plan = bridge_nat_network(bridge_nat_inputs(isolated=True, containers=[{"name": "web"}], bridge="br-a"))
+    assert plan["network"]["isolations"] == [{"bridge": "br-a", "family": 4, "isolated": True}]
+    check(
+        "bridge_nat",
+        plan,
+        [
+            ("namespaces", "netns web"),
+            ("bridges", "bridge br-a"),
+            ("veths", "veth veth-web <-> eth0 in netns web"),
+            ("routes", f"{DEFAULT_V4} in netns web"),
+            ("masquerades", "masquerade 10.98.0.0/24"),
+            ("isolations", "isolation of bridge br-a (IPv4)"),
         ],
     )
 
