@@ -18,7 +18,7 @@ description:
     address already taken that way is refused. Appending a container never changes the address of another.
   - A container without O(_input.containers[].host_interface) gets one derived from its name, stable and at most
     15 characters (C(veth-NAME) when it fits, else a prefix of the name and a short hash of it).
-  - With O(_input.subnet6), the network is dual-stack: the bridge also holds the IPv6 gateway, each container an
+  - With O(_input.subnet6), the network is dual-stack, the bridge also holds the IPv6 gateway, each container an
     IPv6 address (given in list order like the IPv4 ones, O(_input.containers[].address6) to choose it) and a
     default IPv6 route via the gateway, the IPv6 subnet is masqueraded (NAT66) unless O(_input.masquerade6) is
     false, and every published port is published on IPv6 too.
@@ -245,7 +245,7 @@ def bridge_nat_network(spec: dict) -> dict:
             forwards.append({**forwards[-1], "destination": f"[{addresses6[forward['container']]}]:{to_port}"})
     network["port_forwards"] = forwards
     # listed either way: isolated=false removes the drops an isolated run left
-    isolated = bool(spec.get("isolated") or False)
+    isolated = bool(spec.get("isolated"))
     network["isolations"] = [
         {"bridge": bridge, "family": family, "isolated": isolated}
         for family in ((4, 6) if subnet6 is not None else (subnet.version,))

@@ -88,9 +88,9 @@ options:
   isolations:
     description:
       - Isolation of a bridge from every other bridge netns.core manages in the namespace (those carrying another
-        network's owner mark, read when the plan is made): forwarded traffic between them is dropped both ways,
-        except connections to a published port (DNAT). Each item is C({bridge, family, netns}) (family V(4) or
-        V(6), default V(4); C(isolated), default V(true): V(false) removes the drops, as O(state=absent) would;
+        network's owner mark, read when the plan is made); forwarded traffic between them is dropped both ways,
+        except connections to a published port (DNAT). Each item is C({bridge, family, isolated, netns}) (family
+        V(4) or V(6), default V(4); isolated, default V(true), V(false) removes the drops as O(state=absent) would;
         optionally C(firewall_backend)).
       - The drops win over every accept, never by a policy change and no chain is flushed. iptables backend, in
         C(mangle) C(FORWARD), which the kernel runs before C(filter) C(FORWARD) (C(-i BRIDGE -o OTHER -m conntrack

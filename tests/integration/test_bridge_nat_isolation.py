@@ -6,8 +6,11 @@ bridge is untouched."""
 from __future__ import annotations
 
 import pytest
+import test_bridge_nat_dual_stack as dual_stack
 from conftest import four_steps, links, ours, ping, play, sh
-from test_bridge_nat_dual_stack import OUTSIDE_V4, UPLINK_V4, connect, server, uplink  # noqa: F401 (fixture)
+from test_bridge_nat_dual_stack import OUTSIDE_V4, UPLINK_V4, connect, uplink
+
+server = dual_stack.server  # the fixture: servers in namespaces, stopped at the end of the test
 
 
 def role(**variables) -> dict:
@@ -37,7 +40,7 @@ def foreign_bridge() -> None:
 
 
 @pytest.mark.parametrize(("backend", "policy"), [("iptables", "ACCEPT"), ("iptables", "DROP"), ("nftables", "ACCEPT")])
-def test_isolated_networks_cannot_reach_each_other_but_reach_the_outside(server, backend, policy):  # noqa: F811
+def test_isolated_networks_cannot_reach_each_other_but_reach_the_outside(server, backend, policy):
     uplink()
     foreign_bridge()
     sh(f"iptables -P FORWARD {policy}")
