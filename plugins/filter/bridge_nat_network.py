@@ -18,6 +18,10 @@ description:
     address already taken that way is refused. Appending a container never changes the address of another.
   - A container without O(_input.containers[].host_interface) gets one derived from its name, stable and at most
     15 characters (C(veth-NAME) when it fits, else a prefix of the name and a short hash of it).
+  - With O(_input.subnet6), the network is dual-stack, the bridge also holds the IPv6 gateway, each container an
+    IPv6 address (given in list order like the IPv4 ones, O(_input.containers[].address6) to choose it) and a
+    default IPv6 route via the gateway, the IPv6 subnet is masqueraded (NAT66) unless O(_input.masquerade6) is
+    false, and every published port is published on IPv6 too.
 options:
   _input:
     description: The role's inputs, without the C(bridge_nat_) prefix.
@@ -48,6 +52,9 @@ options:
           address:
             description: Its address in the subnet; omitted, the lowest one not yet taken.
             type: str
+          address6:
+            description: Its address in O(_input.subnet6); omitted, the lowest one not yet taken.
+            type: str
           interface:
             description: Name of the interface inside the container.
             type: str
@@ -59,6 +66,20 @@ options:
         description: NAT the subnet out of the host.
         type: bool
         default: true
+      subnet6:
+        description: The containers' IPv6 subnet (CIDR); omitted, the network is IPv4 only.
+        type: str
+      gateway6:
+        description: The bridge's IPv6 address; defaults to the first host address of O(_input.subnet6).
+        type: str
+      masquerade6:
+        description: NAT the IPv6 subnet out of the host (NAT66). Omitted, true when O(_input.subnet6) is set.
+        type: bool
+      isolated:
+        description: Drop forwarded traffic between the bridge and every other bridge netns.core manages (both
+          ways; published ports still reachable).
+        type: bool
+        default: false
       out_interface:
         description: Only NAT traffic leaving through this interface.
         type: str
@@ -94,7 +115,8 @@ EXAMPLES = r"""
 RETURN = r"""
 _value:
   description: C(network) (the options of M(netns.core.network) without state), C(addresses) (container name to
-    IP), C(gateway), C(prefixlen), C(host_interfaces) (container name to host-side veth name).
+    IP), C(gateway), C(prefixlen), C(host_interfaces) (container name to host-side veth name); with subnet6, also
+    C(addresses6), C(gateway6) and C(prefixlen6) (else an empty mapping and empty strings).
   type: dict
 """
 
@@ -179,6 +201,7 @@ def bridge_nat_network(spec: dict) -> dict:
         taken[address] = f"container {name!r}"
         addresses[name] = str(address)
         host_interfaces[name] = container.get("host_interface") or host_interface_for(name)
+    subnet6, gateway6, addresses6 = _dual_stack(spec, subnet, containers)
     seen: dict[str, str] = {bridge: "the bridge"}
     for name, ifname in host_interfaces.items():
         if ifname in seen:
@@ -210,6 +233,8 @@ def bridge_nat_network(spec: dict) -> dict:
             else []
         ),
     }
+    if subnet6 is not None:
+        _add_ipv6(network, spec, subnet6, gateway6, addresses6)
     forwards = []
     for index, forward in enumerate(spec.get("port_forwards") or []):
         where = f"bridge_nat_port_forwards[{index}]"
@@ -226,20 +251,40 @@ def bridge_nat_network(spec: dict) -> dict:
                 "destination": f"{target}:{int(forward.get('container_port') or forward['port'])}",
             }
         )
+        if subnet6 is not None:  # published on IPv6 too, as Docker does with --ipv6
+            to_port = int(forward.get("container_port") or forward["port"])
+            forwards.append({**forwards[-1], "destination": f"[{addresses6[forward['container']]}]:{to_port}"})
     network["port_forwards"] = forwards
-    _names_and_dns(network["namespaces"], spec, addresses, str(gateway))
+    _names_and_dns(network["namespaces"], spec, addresses, str(gateway), addresses6, gateway6)
+    # listed either way: isolated=false removes the drops an isolated run left
+    isolated = bool(spec.get("isolated"))
+    network["isolations"] = [
+        {"bridge": bridge, "family": family, "isolated": isolated}
+        for family in ((4, 6) if subnet6 is not None else (subnet.version,))
+    ]
     return {
         "network": network,
         "addresses": addresses,
         "gateway": str(gateway),
         "prefixlen": prefix,
         "host_interfaces": host_interfaces,
+        "addresses6": addresses6,
+        "gateway6": str(gateway6 or ""),
+        "prefixlen6": subnet6.prefixlen if subnet6 is not None else "",
     }
 
 
-def _names_and_dns(namespaces: list[dict], spec: dict, addresses: dict[str, str], gateway: str) -> None:
-    """`hosts`: every container's hosts file names the gateway and every container (itself too), as on a Docker
-    network; `dns`: every container's resolv.conf names these nameservers (none: the host's, as without it)."""
+def _names_and_dns(
+    namespaces: list[dict],
+    spec: dict,
+    addresses: dict[str, str],
+    gateway: str,
+    addresses6: dict[str, str],
+    gateway6,
+) -> None:
+    """`hosts`: every container's hosts file names the gateway and every container (itself too), by their IPv4
+    and (dual-stack) IPv6 addresses, as on a Docker network; `dns`: every container's resolv.conf names these
+    nameservers (none: the host's, as without it)."""
     dns = spec.get("dns") or []
     for index, server in enumerate([dns] if isinstance(dns, str) else dns):
         try:
@@ -254,12 +299,87 @@ def _names_and_dns(namespaces: list[dict], spec: dict, addresses: dict[str, str]
                     f"container {reserved!r}: with bridge_nat_hosts, the hosts files name {reserved} already; rename "
                     "the container, or set bridge_nat_hosts to false"
                 )
-        names = {"gateway": [gateway], **{name: [address] for name, address in addresses.items()}}
+        names = {
+            "gateway": [gateway] + ([str(gateway6)] if gateway6 is not None else []),
+            **{
+                name: [address] + ([addresses6[name]] if name in addresses6 else [])
+                for name, address in addresses.items()
+            },
+        }
     for namespace in namespaces:
         if names:
             namespace["hosts"] = {name: list(ips) for name, ips in names.items()}
         if dns:
             namespace["resolv_conf"] = {"nameservers": [str(server).strip() for server in dns]}
+
+
+def _dual_stack(spec: dict, subnet, containers: list) -> tuple:
+    """(subnet6, gateway6, container name -> IPv6 address) of a dual-stack network, or (None, None, {}).
+
+    IPv6 addresses are given like the IPv4 ones: in list order, the lowest host address not taken by the gateway
+    or an earlier container, unless the container says address6; so appending a container never moves another."""
+    if not spec.get("subnet6"):
+        for index, container in enumerate(containers):
+            if container.get("address6"):
+                raise AnsibleFilterError(
+                    f"bridge_nat_containers[{index}].address6 is set but bridge_nat_subnet6 is not: set the IPv6"
+                    " subnet to make the network dual-stack"
+                )
+        return None, None, {}
+    try:
+        subnet6 = ipaddress.ip_network(str(spec["subnet6"]).strip(), strict=True)
+    except ValueError as exc:
+        raise AnsibleFilterError(f"bridge_nat_subnet6 {spec['subnet6']!r} is not a CIDR network ({exc})") from None
+    if subnet6.version != 6:
+        raise AnsibleFilterError(f"bridge_nat_subnet6 {subnet6} is not an IPv6 network")
+    if subnet.version != 4:
+        raise AnsibleFilterError(
+            f"bridge_nat_subnet {subnet} is already IPv6: bridge_nat_subnet6 makes an IPv4 network dual-stack"
+        )
+    # the gateway and one address per container, from the hosts of the subnet (Subnet-Router anycast excluded)
+    needed = 1 + len(containers)
+    usable = subnet6.num_addresses - 1
+    if usable < needed:
+        raise AnsibleFilterError(
+            f"bridge_nat_subnet6 {subnet6} holds {usable} host address(es) but the gateway and {len(containers)}"
+            f" container(s) need {needed}: use a wider IPv6 subnet (a /64 is the usual one)"
+        )
+    gateway6 = _host_in(spec["gateway6"], subnet6, "bridge_nat_gateway6") if spec.get("gateway6") else None
+    if gateway6 is None:
+        gateway6 = next(iter(subnet6.hosts()))
+    taken = {gateway6: "the gateway"}
+    addresses6: dict[str, str] = {}
+    free = (host for host in subnet6.hosts() if host not in taken)
+    for index, container in enumerate(containers):
+        where, name = f"bridge_nat_containers[{index}]", container["name"]
+        if container.get("address6"):
+            address = _host_in(container["address6"], subnet6, f"{where}.address6")
+            if address in taken:
+                raise AnsibleFilterError(
+                    f"{where}.address6 {address} of {name!r} is already used by {taken[address]}"
+                    " (addresses are given in list order: choose another one, or list this container first)"
+                )
+        else:
+            address = next(free, None)
+            if address is None:
+                raise AnsibleFilterError(f"bridge_nat_subnet6 {subnet6} has no free address left for {name!r}")
+        taken[address] = f"container {name!r}"
+        addresses6[name] = str(address)
+    return subnet6, gateway6, addresses6
+
+
+def _add_ipv6(network: dict, spec: dict, subnet6, gateway6, addresses6: dict) -> None:
+    """The IPv6 half of a dual-stack network, added to the IPv4 one's options."""
+    prefix6 = subnet6.prefixlen
+    network["bridges"][0]["addresses"].append(f"{gateway6}/{prefix6}")
+    for veth in network["veths"]:
+        veth["peer_addresses"].append(f"{addresses6[veth['peer_netns']]}/{prefix6}")
+    network["routes"] += [{"netns": name, "destination": "default", "gateway": str(gateway6)} for name in addresses6]
+    masquerade6 = spec.get("masquerade6")
+    if masquerade6 is None or masquerade6 == "":
+        masquerade6 = True
+    if masquerade6:
+        network["masquerades"].append({"source": str(subnet6), "out_interface": spec.get("out_interface") or None})
 
 
 class FilterModule:

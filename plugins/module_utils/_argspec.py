@@ -103,6 +103,13 @@ FORWARD_OPTIONS = {
     "netns": NETNS,
     **FIREWALL_OPTIONS,
 }
+ISOLATION_OPTIONS = {
+    "bridge": {"type": "str", "required": True},
+    "family": {"type": "int", "choices": [4, 6], "default": 4},
+    "isolated": {"type": "bool", "default": True},
+    "netns": NETNS,
+    **FIREWALL_OPTIONS,
+}
 
 PORT_FORWARD_OPTIONS = {
     "port": {"type": "int", "required": True},

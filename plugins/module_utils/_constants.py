@@ -27,8 +27,8 @@ DEFAULT_METRIC = {4: 0, 6: 1024}
 PREFIX_ROUTE_METRIC = {4: 0, 6: 256}
 #: the sysctl that turns forwarding on, per family
 FORWARD_KEY = {4: "net.ipv4.ip_forward", 6: "net.ipv6.conf.all.forwarding"}
-#: the iptables tables netns.core writes
-FIREWALL_TABLES = ("nat", "filter")
+#: the iptables tables netns.core writes (mangle: the isolation drops, whose FORWARD runs before filter's)
+FIREWALL_TABLES = ("nat", "filter", "mangle")
 #: every firewall rule of ours carries a comment "<TAG_PREFIX> <what> <key>"
 TAG_PREFIX = "netns.core"
 #: the alias (IFLA_IFALIAS) that marks a link, or a namespace's lo, as made by one netns.core network

@@ -82,6 +82,17 @@ class ForwardAcceptRule:
     ctstate: str | None = None
 
 
+@dataclass(frozen=True)
+class ForwardDropRule:
+    """Forwarded packets from `in_interface` to `out_interface` are dropped, ahead of every accept (a network's
+    isolation from another bridge); connections to a published port (DNAT) are let through."""
+
+    family: int
+    tag: str
+    in_interface: str
+    out_interface: str
+
+
 def _tagged(tag: str) -> tuple[str, ...]:
     return ("-m", "comment", "--comment", tag)
 
@@ -143,18 +154,26 @@ def _iptables_forward_accept(rule: ForwardAcceptRule) -> Rule:
     return Rule("filter", "FORWARD", (*args, *_tagged(rule.tag), "-j", "ACCEPT"), insert=True)
 
 
+def _iptables_forward_drop(rule: ForwardDropRule) -> Rule:
+    """In mangle's FORWARD, which the kernel runs before filter's: the drop wins over any accept in filter FORWARD
+    (ours, Docker's, yours), whatever the FORWARD policy, with no chain flushed and no policy changed."""
+    args = ("-i", rule.in_interface, "-o", rule.out_interface, "-m", "conntrack", "!", "--ctstate", "DNAT")
+    return Rule("mangle", "FORWARD", (*args, *_tagged(rule.tag), "-j", "DROP"), insert=True)
+
+
 class IptablesBackend:
     """iptables / ip6tables (nft or legacy) through their common command line; rules are `iptables -S` words."""
 
     name = "iptables"
     tables = FIREWALL_TABLES
     #: the chains netns.core writes; a rule carrying one of our tags anywhere else is somebody else's (never touched)
-    chains = {"nat": ("POSTROUTING", "PREROUTING", "OUTPUT"), "filter": ("FORWARD",)}
+    chains = {"nat": ("POSTROUTING", "PREROUTING", "OUTPUT"), "filter": ("FORWARD",), "mangle": ("FORWARD",)}
     RENDER = {
         MasqueradeRule: _iptables_masquerade,
         NatExemptRule: _iptables_nat_exempt,
         DnatRule: _iptables_dnat,
         ForwardAcceptRule: _iptables_forward_accept,
+        ForwardDropRule: _iptables_forward_drop,
     }
 
     #: each add and delete is applied at once (no transaction to commit)
@@ -240,6 +259,16 @@ def _nft_forward_accept(rule: ForwardAcceptRule) -> NftRule:
     return NftRule("forward", " ".join([*words, "accept"]), rule.tag, rule.family)
 
 
+def _nft_forward_drop(rule: ForwardDropRule) -> NftRule:
+    """At the top of our forward chain: a drop in any chain is final, so it wins over every accept (ours come
+    after it in this chain; another table's accept ends only its own chain)."""
+    statement = (
+        f'meta nfproto {NFPROTO[rule.family]} iifname "{rule.in_interface}" oifname "{rule.out_interface}"'
+        " ct status ! dnat drop"  # no DNAT bit (`!= dnat` would compare the whole status)
+    )
+    return NftRule("forward", statement, rule.tag, rule.family, insert=True)
+
+
 class NftState:
     """What the nftables backends of one run share, per namespace: our table as read, and the changes waiting for
     the one transaction that applies them."""
@@ -280,6 +309,7 @@ class NftablesBackend:
         NatExemptRule: _nft_nat_exempt,
         DnatRule: _nft_dnat,
         ForwardAcceptRule: _nft_forward_accept,
+        ForwardDropRule: _nft_forward_drop,
     }
 
     def __init__(self, module, session, family: int, shared: dict | None = None) -> None:

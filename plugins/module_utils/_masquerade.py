@@ -113,6 +113,13 @@ class TaggedRules(Resource):
         ]
         return chosen, others
 
+    #: whether its forward rules accept (a foreign drop policy would defeat them); drops need no such check
+    accepts_forward = True
+
+    def planned_intents(self, model: KernelModel) -> list:
+        """The intents as planned against the kernel (most objects' do not depend on it)."""
+        return self.intents()
+
     def want_rules(self, backend=IptablesBackend) -> list:
         return [backend.render(rule) for rule in self.intents()]
 
@@ -153,8 +160,8 @@ class TaggedRules(Resource):
 
     def plan(self, model: KernelModel, before: dict | None, want: dict | None) -> list[Op]:
         chosen, others = self.backends(model)
-        wanted = self.want_rules(chosen) if want else []
-        if wanted and chosen.transactional and self.foreign_forward_drop != "ignore":
+        wanted = [chosen.render(rule) for rule in self.planned_intents(model)] if want else []
+        if wanted and chosen.transactional and self.foreign_forward_drop != "ignore" and self.accepts_forward:
             if any(rule.chain == "forward" for rule in wanted):
                 drops = model.forward_drops(self.ns, chosen.name, self.family)
                 if drops:

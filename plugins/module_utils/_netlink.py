@@ -29,6 +29,8 @@ from ansible_collections.netns.core.plugins.module_utils._normalize import addre
 IFF_UP = 0x1
 RT_SCOPE_UNIVERSE = 0
 IFA_F_SECONDARY = 0x01
+#: an IPv6 address added without duplicate address detection: usable at once, never tentative
+IFA_F_NODAD = 0x02
 RTN_UNICAST = 1
 RTNH_F_ONLINK = 0x4
 NUD_NOARP = 0x40

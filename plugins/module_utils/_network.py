@@ -9,6 +9,7 @@ from ansible_collections.netns.core.plugins.module_utils._argspec import (
     BRIDGE_OPTIONS,
     FIREWALL_OPTIONS,
     FORWARD_OPTIONS,
+    ISOLATION_OPTIONS,
     MASQUERADE_OPTIONS,
     NETEM_OPTIONS,
     NETNS_OPTIONS,
@@ -22,6 +23,7 @@ from ansible_collections.netns.core.plugins.module_utils._argspec import (
 from ansible_collections.netns.core.plugins.module_utils._bridge import Bridge
 from ansible_collections.netns.core.plugins.module_utils._errors import NetnsCoreError
 from ansible_collections.netns.core.plugins.module_utils._forward import Forward
+from ansible_collections.netns.core.plugins.module_utils._isolation import Isolation
 from ansible_collections.netns.core.plugins.module_utils._masquerade import Masquerade
 from ansible_collections.netns.core.plugins.module_utils._netem import Netem
 from ansible_collections.netns.core.plugins.module_utils._netns import Netns
@@ -44,6 +46,7 @@ SECTIONS = (
     ("masquerades", MASQUERADE_OPTIONS, lambda params, module: Masquerade(params)),
     ("forwards", FORWARD_OPTIONS, lambda params, module: Forward(params)),
     ("port_forwards", PORT_FORWARD_OPTIONS, lambda params, module: PortForward(params)),
+    ("isolations", ISOLATION_OPTIONS, lambda params, module: Isolation(params)),
 )
 SECTION_NAMES = tuple(entry[0] for entry in SECTIONS)
 
@@ -64,7 +67,8 @@ def validate_item(section: str, index: int, kind_options: dict, item: object) ->
 def build_items(params: dict, module=None) -> list[Item]:
     """Every object as an Item, in the order the state asks for.
 
-    present: namespaces, sysctls, bridges, veths, vxlans, netems, routes, masquerades, forwards, port_forwards.
+    present: namespaces, sysctls, bridges, veths, vxlans, netems, routes, masquerades, forwards, port_forwards,
+    isolations.
     absent: the reverse, sysctls left alone.
     All validation happens here, before anything is read or changed.
     """

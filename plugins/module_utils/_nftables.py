@@ -111,11 +111,11 @@ def _expression(expr: dict) -> str:
     if "match" in expr:
         match = expr["match"]
         left = _left(match["left"])
-        op = {"==": "", "in": "", "!=": "!= "}.get(match["op"])
+        op = {"==": "", "in": "", "!=": "!= ", "!": "! "}.get(match["op"])  # "!": none of these flags
         if op is None:
             raise Unknown(json.dumps(expr))
         return f"{left} {op}{_right(match['right'], left in ('iifname', 'oifname'))}"
-    for verdict in ("accept", "return", "masquerade"):
+    for verdict in ("accept", "drop", "return", "masquerade"):
         if verdict in expr and expr[verdict] is None:
             return verdict
     if "dnat" in expr:

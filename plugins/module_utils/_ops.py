@@ -29,6 +29,7 @@ from ansible_collections.netns.core.plugins.module_utils._model import (
     where_or_host,
 )
 from ansible_collections.netns.core.plugins.module_utils._netlink import (
+    IFA_F_NODAD,
     NTF_SELF,
     NUD_NOARP,
     NUD_PERMANENT,
@@ -508,8 +509,16 @@ class DelAddress(Op):
 
 
 def _address(ctx: ExecContext, command: str, ns: str | None, name: str, address: str) -> None:
+    """Add or delete one address. An IPv6 address is added with IFA_F_NODAD (as `ip addr add ... nodad`, and as
+    Docker adds its containers' addresses): it is usable at once instead of tentative for the 1-2 s of duplicate
+    address detection, so the first packet of a fresh network is not lost. The addresses netns.core adds are
+    chosen by the configuration (the roles give each one once), not autoconfigured; the model needs no change:
+    the address is there, as it would be once DAD had passed."""
     iface = ipaddress.ip_interface(address)
-    ctx.ipr(ns).addr(command, index=ctx.index(ns, name), address=str(iface.ip), prefixlen=iface.network.prefixlen)
+    extra = {"flags": IFA_F_NODAD} if command == "add" and iface.version == 6 else {}
+    ctx.ipr(ns).addr(
+        command, index=ctx.index(ns, name), address=str(iface.ip), prefixlen=iface.network.prefixlen, **extra
+    )
 
 
 # -- routes ----------------------------------------------------------------------------------------------------

@@ -24,6 +24,8 @@ options:
       - Exactly these global addresses (CIDR, IPv4 and IPv6) on the bridge, for example the gateway address
         of a container network. IPv6 link-local addresses are left alone.
       - Omitted, addresses are left as they are.
+      - An IPv6 address is added without duplicate address detection (as C(ip addr add ... nodad)), so it is
+        usable as soon as the task ends, never tentative.
     type: list
     elements: str
   mtu:

@@ -86,6 +86,22 @@ options:
     elements: dict
     default: []
     version_added: 1.1.0
+  isolations:
+    description:
+      - Isolation of a bridge from every other bridge netns.core manages in the namespace (those carrying another
+        network's owner mark, read when the plan is made); forwarded traffic between them is dropped both ways,
+        except connections to a published port (DNAT). Each item is C({bridge, family, isolated, netns}) (family
+        V(4) or V(6), default V(4); isolated, default V(true), V(false) removes the drops as O(state=absent) would;
+        optionally C(firewall_backend)).
+      - The drops win over every accept, never by a policy change and no chain is flushed. iptables backend, in
+        C(mangle) C(FORWARD), which the kernel runs before C(filter) C(FORWARD) (C(-i BRIDGE -o OTHER -m conntrack
+        ! --ctstate DNAT -j DROP) and the reverse, tagged C(netns.core isolation BRIDGE)); nftables backend, at the
+        top of the forward chain of table C(inet netns_core).
+      - A bridge made later is covered by the next run of this one (or by its own isolation).
+    type: list
+    elements: dict
+    default: []
+    version_added: 1.1.0
   owner:
     description:
       - The name of the network these objects are. Every namespace, bridge and veth end the call makes is marked
@@ -104,9 +120,9 @@ options:
     default: []
   firewall_backend:
     description:
-      - The firewall of the rule-making sections (O(masquerades), O(forwards), O(port_forwards)), for every item
-        that does not give its own C(firewall_backend). See M(netns.core.masquerade) for the choices; V(auto) is
-        V(iptables) where the iptables command exists, else V(nftables).
+      - The firewall of the rule-making sections (O(masquerades), O(forwards), O(port_forwards), O(isolations)),
+        for every item that does not give its own C(firewall_backend). See M(netns.core.masquerade) for the
+        choices; V(auto) is V(iptables) where the iptables command exists, else V(nftables).
     type: str
     choices: [auto, iptables, nftables]
     default: auto
@@ -120,7 +136,8 @@ options:
   state:
     description:
       - V(present) makes every listed object exist as described, applied in dependency order
-        (namespaces, sysctls, bridges, veths, vxlans, netems, routes, masquerades, forwards, port_forwards).
+        (namespaces, sysctls, bridges, veths, vxlans, netems, routes, masquerades, forwards, port_forwards,
+        isolations).
       - V(absent) removes every listed object in the reverse order; sysctls are left as they are.
     type: str
     choices: [present, absent]
@@ -192,8 +209,9 @@ diff:
 summary:
   description:
     - Per section (V(namespaces), V(sysctls), V(bridges), V(veths), V(vxlans), V(netems), V(routes),
-      V(masquerades), V(forwards), V(port_forwards)), a dict of C(objects) (how many objects the section listed)
-      and C(changed) (how many of them changed, or would change in check mode). Every section is present.
+      V(masquerades), V(forwards), V(port_forwards), V(isolations)), a dict of C(objects) (how many objects the
+      section listed) and C(changed) (how many of them changed, or would change in check mode). Every section is
+      present.
   returned: always
   type: dict
   sample:

@@ -36,6 +36,8 @@ options:
     description:
       - Exactly these global addresses (CIDR, IPv4 and IPv6) on the first end; IPv6 link-local addresses are
         left alone. Omitted, left as they are.
+      - An IPv6 address is added without duplicate address detection (as C(ip addr add ... nodad)), so it is
+        usable as soon as the task ends, never tentative.
     type: list
     elements: str
   peer_addresses:

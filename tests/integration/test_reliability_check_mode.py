@@ -58,6 +58,13 @@ NETWORK_CHANGED["forwards"] = [{"source": "10.26.0.0/24", "destination": "10.29.
 NETWORK_CHANGED["masquerades"][0]["exclude"] = ["10.26.0.0/16"]
 PEER = {"remote": "10.22.0.2", "mac": "0e:6e:0a:1f:02:00", "address": "10.31.2.0", "subnets": ["10.31.2.0/24"]}
 CONTAINERS = [{"name": "ca"}, {"name": "cb"}, {"name": "cc", "address": "10.27.0.50"}]
+DUAL_STACK = {
+    "bridge_nat_bridge": "cbr6",
+    "bridge_nat_subnet": "10.32.0.0/24",
+    "bridge_nat_subnet6": "fd00:32::/64",
+    "bridge_nat_containers": [{"name": "c6a"}, {"name": "c6b"}],
+    "bridge_nat_port_forwards": [{"port": 8082, "container": "c6a", "container_port": 80}],
+}
 NODES = [{"name": "ta"}, {"name": "tr", "forwarding": True}, {"name": "tb"}]
 LINKS = [
     {"endpoints": ["ta:e0", "tr:e0"], "addresses": ["10.28.0.1/30", "10.28.0.2/30"]},
@@ -150,6 +157,24 @@ SUBJECTS = {
             bridge_nat_dns=["198.51.100.2"],
         ),
     ),
+    "bridge_nat_dual_stack": (
+        {**role("bridge_nat", **DUAL_STACK), "name": "bridge_nat_dual_stack"},
+        {
+            **role(
+                "bridge_nat",
+                **{
+                    **DUAL_STACK,
+                    "bridge_nat_containers": [
+                        *DUAL_STACK["bridge_nat_containers"],
+                        {"name": "c6c", "address6": "fd00:32::99"},
+                    ],
+                    "bridge_nat_masquerade6": False,
+                    "bridge_nat_isolated": True,  # drops between cbr6 and cbr0 (the bridge_nat subject's)
+                },
+            ),
+            "name": "bridge_nat_dual_stack",
+        },
+    ),
     "topology": (
         role("topology", topology_nodes=NODES, topology_links=LINKS, topology_routes=ROUTES),
         role(
@@ -197,6 +222,7 @@ RULE_MAKERS = {
     "port_forward": "firewall_backend",
     "network": "firewall_backend",
     "bridge_nat": "bridge_nat_firewall_backend",
+    "bridge_nat_dual_stack": "bridge_nat_firewall_backend",
     "topology": "topology_firewall_backend",
 }
 

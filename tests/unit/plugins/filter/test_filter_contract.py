@@ -84,6 +84,10 @@ def bridge_nat_inputs(**variables) -> dict:
         "port_forwards": [],
         "dns": [],
         "hosts": True,
+        "subnet6": "",
+        "gateway6": "",
+        "masquerade6": True,
+        "isolated": False,
     }
     return {**spec, **variables}
 
@@ -104,6 +108,7 @@ def test_bridge_nat_one_container_with_the_defaults():
             ("veths", "veth veth-web <-> eth0 in netns web"),
             ("routes", f"{DEFAULT_V4} in netns web"),
             ("masquerades", "masquerade 10.98.0.0/24"),
+            ("isolations", "isolation of bridge br0 (IPv4)"),
         ],
     )
 
@@ -141,12 +146,17 @@ def test_bridge_nat_long_names_fixed_addresses_mtu_and_published_ports():
             ("masquerades", "masquerade 10.97.0.0/24 out up0"),
             ("port_forwards", "port_forward tcp/8080 (IPv4)"),
             ("port_forwards", "port_forward udp/53 (IPv4)"),
+            ("isolations", "isolation of bridge br-lab (IPv4)"),
         ],
     )
 
 
 def test_bridge_nat_without_masquerade_or_containers():
-    check("bridge_nat", bridge_nat_network(bridge_nat_inputs(masquerade=False)), [("bridges", "bridge br0")])
+    check(
+        "bridge_nat",
+        bridge_nat_network(bridge_nat_inputs(masquerade=False)),
+        [("bridges", "bridge br0"), ("isolations", "isolation of bridge br0 (IPv4)")],
+    )
 
 
 def test_bridge_nat_ipv6():
@@ -164,6 +174,52 @@ def test_bridge_nat_ipv6():
             ("routes", f"{DEFAULT_V6} in netns web"),
             ("masquerades", "masquerade fd00:98::/64"),
             ("port_forwards", "port_forward tcp/8080 (IPv6)"),
+            ("isolations", "isolation of bridge br0 (IPv6)"),
+        ],
+    )
+
+
+def test_bridge_nat_dual_stack():
+    forwards = [{"port": 8080, "container": "web", "container_port": 80}]
+    plan = bridge_nat_network(
+        bridge_nat_inputs(subnet6="fd00:98::/64", containers=[{"name": "web"}, {"name": "db"}], port_forwards=forwards)
+    )
+    check(
+        "bridge_nat",
+        plan,
+        [
+            ("namespaces", "netns web"),
+            ("namespaces", "netns db"),
+            ("bridges", "bridge br0"),
+            ("veths", "veth veth-web <-> eth0 in netns web"),
+            ("veths", "veth veth-db <-> eth0 in netns db"),
+            ("routes", f"{DEFAULT_V4} in netns web"),
+            ("routes", f"{DEFAULT_V4} in netns db"),
+            ("routes", f"{DEFAULT_V6} in netns web"),
+            ("routes", f"{DEFAULT_V6} in netns db"),
+            ("masquerades", "masquerade 10.98.0.0/24"),
+            ("masquerades", "masquerade fd00:98::/64"),
+            ("port_forwards", "port_forward tcp/8080 (IPv4)"),
+            ("port_forwards", "port_forward tcp/8080 (IPv6)"),
+            ("isolations", "isolation of bridge br0 (IPv4)"),
+            ("isolations", "isolation of bridge br0 (IPv6)"),
+        ],
+    )
+
+
+def test_bridge_nat_isolated():
+    plan = bridge_nat_network(bridge_nat_inputs(isolated=True, containers=[{"name": "web"}], bridge="br-a"))
+    assert plan["network"]["isolations"] == [{"bridge": "br-a", "family": 4, "isolated": True}]
+    check(
+        "bridge_nat",
+        plan,
+        [
+            ("namespaces", "netns web"),
+            ("bridges", "bridge br-a"),
+            ("veths", "veth veth-web <-> eth0 in netns web"),
+            ("routes", f"{DEFAULT_V4} in netns web"),
+            ("masquerades", "masquerade 10.98.0.0/24"),
+            ("isolations", "isolation of bridge br-a (IPv4)"),
         ],
     )
 

@@ -212,3 +212,73 @@ def test_netns_info_dot_draws_each_veth_once_and_the_notes():
 def test_topology_refuses_a_link_from_an_interface_to_itself():
     with pytest.raises(AnsibleFilterError, match=r"topology_links\[0\]\.endpoints 'a:e0' and 'a:e0' are the same"):
         topology_network({"nodes": [{"name": "a"}], "links": [{"endpoints": ["a:e0", "a:e0"]}]})
+
+
+# -- bridge_nat, dual-stack -------------------------------------------------------------------------------------
+def test_dual_stack_addresses_in_list_order_like_ipv4():
+    containers = [{"name": "a"}, {"name": "b", "address6": "fd00:98::9"}, {"name": "c"}]
+    result = plan(subnet6="fd00:98::/64", containers=containers)
+    assert result["gateway6"] == "fd00:98::1" and result["prefixlen6"] == 64
+    assert result["addresses6"] == {"a": "fd00:98::2", "b": "fd00:98::9", "c": "fd00:98::3"}
+    assert result["addresses"] == {"a": "10.98.0.2", "b": "10.98.0.3", "c": "10.98.0.4"}
+    appended = plan(subnet6="fd00:98::/64", containers=[*containers, {"name": "d"}])["addresses6"]
+    assert {name: appended[name] for name in result["addresses6"]} == result["addresses6"]
+    assert appended["d"] == "fd00:98::4"
+
+
+def test_dual_stack_network_options():
+    forwards = [{"port": 8080, "container": "web", "container_port": 80}]
+    result = plan(subnet6="fd00:98::/64", gateway6="fd00:98::fe", containers=[{"name": "web"}], port_forwards=forwards)
+    network = result["network"]
+    assert network["bridges"][0]["addresses"] == ["10.98.0.1/24", "fd00:98::fe/64"]
+    assert network["veths"][0]["peer_addresses"] == ["10.98.0.2/24", "fd00:98::1/64"]
+    assert network["routes"] == [
+        {"netns": "web", "destination": "default", "gateway": "10.98.0.1"},
+        {"netns": "web", "destination": "default", "gateway": "fd00:98::fe"},
+    ]
+    assert network["masquerades"] == [
+        {"source": "10.98.0.0/24", "out_interface": None},
+        {"source": "fd00:98::/64", "out_interface": None},
+    ]
+    assert [f["destination"] for f in network["port_forwards"]] == ["10.98.0.2:80", "[fd00:98::1]:80"]
+    without_nat66 = plan(subnet6="fd00:98::/64", masquerade6=False, containers=[{"name": "web"}])["network"]
+    assert without_nat66["masquerades"] == [{"source": "10.98.0.0/24", "out_interface": None}]
+
+
+def test_ipv4_only_by_default():
+    result = plan(containers=[{"name": "web"}])
+    assert result["addresses6"] == {} and result["gateway6"] == "" and result["prefixlen6"] == ""
+    assert result["network"]["bridges"][0]["addresses"] == ["10.98.0.1/24"]
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        ({"subnet6": "fd00:98::/126", "containers": [{"name": "a"}, {"name": "b"}, {"name": "c"}]}, "need 4"),
+        ({"subnet6": "fd00:98::/64", "containers": [{"name": "a", "address6": "fd00:99::2"}]}, "not in the subnet"),
+        ({"subnet6": "fd00:98::/64", "containers": [{"name": "a", "address6": "fd00:98::1"}]}, "used by the gateway"),
+        ({"subnet6": "fd00:98::/64", "containers": [{"name": "a", "address6": "10.98.0.9"}]}, "not in the subnet"),
+        ({"subnet6": "10.99.0.0/24"}, "is not an IPv6 network"),
+        ({"subnet6": "fd00:98::1/64"}, "is not a CIDR network"),
+        ({"subnet6": "fd00:98::/64", "gateway6": "fd00:97::1"}, "not in the subnet"),
+        ({"containers": [{"name": "a", "address6": "fd00:98::2"}]}, "bridge_nat_subnet6 is not"),
+    ],
+)
+def test_dual_stack_refusals(spec, message):
+    with pytest.raises(AnsibleFilterError, match=message):
+        plan(**spec)
+
+
+def test_an_ipv6_subnet_is_not_made_dual_stack_twice():
+    with pytest.raises(AnsibleFilterError, match="already IPv6"):
+        bridge_nat_network({"subnet": "fd00:97::/64", "subnet6": "fd00:98::/64"})
+
+
+def test_dual_stack_hosts_files_name_both_addresses():
+    result = plan(subnet6="fd00:98::/64", hosts=True, containers=[{"name": "web"}, {"name": "db"}])
+    (web, _db) = result["network"]["namespaces"]
+    assert web["hosts"] == {
+        "gateway": ["10.98.0.1", "fd00:98::1"],
+        "web": ["10.98.0.2", "fd00:98::2"],
+        "db": ["10.98.0.3", "fd00:98::3"],
+    }
