@@ -173,34 +173,16 @@ def bridge_nat_network(spec: dict) -> dict:
     if gateway is None:
         raise AnsibleFilterError(f"bridge_nat_subnet {subnet} has no host address for the gateway")
     containers = list(spec.get("containers") or [])
-    # In list order, as Docker gives out addresses in the order containers start: a container without an address
-    # gets the lowest host address not yet given (to the gateway or an earlier container), and an explicit address
-    # must not be one an earlier container already has. So appending a container never moves another one.
-    taken = {gateway: "the gateway"}
-    addresses: dict[str, str] = {}
-    host_interfaces: dict[str, str] = {}
-    free = (host for host in iter(subnet.hosts()) if host not in taken)
+    named: set[str] = set()
     for index, container in enumerate(containers):
         where = f"bridge_nat_containers[{index}]"
         if not isinstance(container, dict) or not container.get("name"):
             raise AnsibleFilterError(f"{where}: each container needs a name, got {container!r}")
-        name = container["name"]
-        if name in addresses:
-            raise AnsibleFilterError(f"{where}: container {name!r} is listed twice")
-        if container.get("address"):
-            address = _host_in(container["address"], subnet, f"{where}.address")
-            if address in taken:
-                raise AnsibleFilterError(
-                    f"{where}.address {address} of {name!r} is already used by {taken[address]}"
-                    " (addresses are given in list order: choose another one, or list this container first)"
-                )
-        else:
-            address = next(free, None)
-            if address is None:
-                raise AnsibleFilterError(f"bridge_nat_subnet {subnet} has no free address left for {name!r}")
-        taken[address] = f"container {name!r}"
-        addresses[name] = str(address)
-        host_interfaces[name] = container.get("host_interface") or host_interface_for(name)
+        if container["name"] in named:
+            raise AnsibleFilterError(f"{where}: container {container['name']!r} is listed twice")
+        named.add(container["name"])
+    addresses = _allocate(subnet, gateway, containers, "address", "bridge_nat_subnet")
+    host_interfaces = {c["name"]: c.get("host_interface") or host_interface_for(c["name"]) for c in containers}
     subnet6, gateway6, addresses6 = _dual_stack(spec, subnet, containers)
     seen: dict[str, str] = {bridge: "the bridge"}
     for name, ifname in host_interfaces.items():
@@ -347,25 +329,34 @@ def _dual_stack(spec: dict, subnet, containers: list) -> tuple:
     gateway6 = _host_in(spec["gateway6"], subnet6, "bridge_nat_gateway6") if spec.get("gateway6") else None
     if gateway6 is None:
         gateway6 = next(iter(subnet6.hosts()))
-    taken = {gateway6: "the gateway"}
-    addresses6: dict[str, str] = {}
-    free = (host for host in subnet6.hosts() if host not in taken)
+    addresses6 = _allocate(subnet6, gateway6, containers, "address6", "bridge_nat_subnet6")
+    return subnet6, gateway6, addresses6
+
+
+def _allocate(subnet, gateway, containers: list, key: str, option: str) -> dict[str, str]:
+    """Container name -> address of `subnet`, in list order, as Docker gives out addresses in the order containers
+    start: a container without `key` gets the lowest host address not yet given (to the gateway or an earlier
+    container), and an explicit one must not be one an earlier container already has. So appending a container
+    never moves another one."""
+    taken = {gateway: "the gateway"}
+    addresses: dict[str, str] = {}
+    free = (host for host in subnet.hosts() if host not in taken)
     for index, container in enumerate(containers):
         where, name = f"bridge_nat_containers[{index}]", container["name"]
-        if container.get("address6"):
-            address = _host_in(container["address6"], subnet6, f"{where}.address6")
+        if container.get(key):
+            address = _host_in(container[key], subnet, f"{where}.{key}")
             if address in taken:
                 raise AnsibleFilterError(
-                    f"{where}.address6 {address} of {name!r} is already used by {taken[address]}"
+                    f"{where}.{key} {address} of {name!r} is already used by {taken[address]}"
                     " (addresses are given in list order: choose another one, or list this container first)"
                 )
         else:
             address = next(free, None)
             if address is None:
-                raise AnsibleFilterError(f"bridge_nat_subnet6 {subnet6} has no free address left for {name!r}")
+                raise AnsibleFilterError(f"{option} {subnet} has no free address left for {name!r}")
         taken[address] = f"container {name!r}"
-        addresses6[name] = str(address)
-    return subnet6, gateway6, addresses6
+        addresses[name] = str(address)
+    return addresses
 
 
 def _add_ipv6(network: dict, spec: dict, subnet6, gateway6, addresses6: dict) -> None:
