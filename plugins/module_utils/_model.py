@@ -78,6 +78,8 @@ class Namespace:
         self.neighbours: dict[str, dict[str, str]] = {}  # link name -> permanent entries, address -> mac
         self.fdb: dict[str, list[tuple[str, str]]] = {}  # link name -> permanent (mac, remote) entries, sorted
         self.namespace_id: str | None = None
+        #: links the plan deleted or moved away: the kernel's routes through them, read later, are not there
+        self.dropped: set[str] = set()
         self.dumped = fresh  # every link of the namespace is in `links`
         if fresh:
             self.links[LOOPBACK] = new_link(LOOPBACK, None, mtu=65536)
@@ -343,11 +345,14 @@ class KernelModel:
         space.links[name] = None
         space.addresses[name] = []
         space.neighbours[name], space.fdb[name] = {}, []
-        for family in (4, 6):
-            space.routes[family] = [r for r in self.routes(ns, family) if r["interface"] != name]
-        for other in space.links.values():
-            if other is not None and other["master"] == name:
-                other["master"] = None
+        for family in (4, 6):  # routes not read yet are filtered when they are (see routes)
+            if family in space.routes:
+                space.routes[family] = [r for r in space.routes[family] if r["interface"] != name]
+        space.dropped.add(name)
+        if link["kind"] != "veth":  # a veth is never a master: no scan of every link for each veth
+            for other in space.links.values():
+                if other is not None and other["master"] == name:
+                    other["master"] = None
         if peer is not None:
             self._drop_link(peer[0], peer[1], with_peer=False)
 
@@ -420,7 +425,13 @@ class KernelModel:
         space = self.space(ns)
         if family not in space.routes:
             space.routes[family] = (
-                [dict(route) for route in self.session.view(ns).routes(family)] if self._readable(ns) else []
+                [
+                    dict(route)
+                    for route in self.session.view(ns).routes(family)
+                    if route["interface"] not in space.dropped
+                ]
+                if self._readable(ns)
+                else []
             )
         return space.routes[family]
 

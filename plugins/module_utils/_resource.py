@@ -26,7 +26,16 @@ from ansible_collections.netns.core.plugins.module_utils._errors import NetnsCor
 from ansible_collections.netns.core.plugins.module_utils._firewall import Firewalls
 from ansible_collections.netns.core.plugins.module_utils._model import KernelModel, where
 from ansible_collections.netns.core.plugins.module_utils._netlink import Session, foreign_netns_error, kernel_error
-from ansible_collections.netns.core.plugins.module_utils._ops import EVERY_NAMESPACE, ExecContext, Op, SetMaster, known
+from ansible_collections.netns.core.plugins.module_utils._ops import (
+    EVERY_NAMESPACE,
+    DeleteLink,
+    DeleteNetns,
+    DeleteRoute,
+    ExecContext,
+    Op,
+    SetMaster,
+    known,
+)
 from ansible_collections.netns.core.plugins.module_utils._runtime import run_module
 
 
@@ -181,27 +190,84 @@ def _execute(session: Session, items: list[Item], planned: list, firewall: Firew
     Firewall changes of a transactional backend (nftables) are queued and committed together: before the first
     operation that deletes, moves or renumbers (a namespace that goes takes its rules with it), and at the end. So
     the rule changes of one call are one transaction; they count as applied once it is committed.
+
+    In a call that only removes, links and routes that a later namespace deletion of the call takes with it are
+    not deleted one by one (see _folded): they count as applied with that deletion, and the links elsewhere that
+    go with it (veth ends) are waited for, bounded, before the next other operation and at the end.
     """
     ctx = ExecContext(session, firewall)
     applied: list[str] = []
     queued: list[tuple[Item, str]] = []
+    folded, vanishing = _folded([op for _before, _want, ops in planned for op in ops])
+    done_with: dict[int, list[str]] = {}
     for item, (_before, _want, ops) in zip(items, planned):  # noqa: B905
         for op in ops:
+            if id(op) in folded:
+                done_with.setdefault(folded[id(op)], []).append(op.describe())
+                continue
             if queued and op.stale()[1]:
                 _commit(ctx, queued, applied)
             try:
+                if ctx.vanishing and not isinstance(op, DeleteNetns):
+                    ctx.settle()
                 op.execute(ctx)
             except NetnsCoreError as exc:
                 _fail(item, exc.msg, applied)
             except (NetlinkError, OSError) as exc:
                 _fail(item, kernel_error(op.describe() + ":", exc).msg, applied)
             _invalidate(session, op)
+            ctx.vanishing.extend(vanishing.get(id(op), ()))
+            applied.extend(done_with.pop(id(op), ()))
             if op.deferred(ctx):
                 queued.append((item, op.describe()))
             else:
                 applied.append(op.describe())
+    try:
+        ctx.settle()
+    except (NetlinkError, OSError) as exc:
+        _fail(items[-1], kernel_error("deleting the links left by deleted namespaces:", exc).msg, applied)
     _commit(ctx, queued, applied)
     return applied
+
+
+#: what may stand between an operation and the namespace deletion that does it too (nothing that creates)
+REMOVALS = ("DeleteNetns", "UnlinkStaleNetns", "DeleteLink", "DeleteRoute", "DelRule", "DelAddress", "DeleteNeighbour")
+REMOVALS += ("DeleteFdb", "DeleteQdisc", "RemoveFile", "RemoveDirectory")
+
+
+def _folded(ops: list[Op]) -> tuple[dict[int, int], dict[int, tuple]]:
+    """The links and routes that a later namespace deletion of the same call takes with it, in a call that only
+    removes: {id(op): id(deletion)}, and per deletion the veth ends elsewhere to wait for {id(deletion): ends}.
+
+    A namespace's deletion takes its links, and with a veth its other end, wherever it is, and its routes. Should
+    a process keep the namespace alive, the ends elsewhere do not go: ExecContext.settle deletes them after its
+    bound, so the pair goes either way."""
+    if not all(type(op).__name__ in REMOVALS for op in ops):
+        return {}, {}
+    deletions: dict[str, tuple[int, Op]] = {}
+    for position, op in enumerate(ops):
+        if isinstance(op, DeleteNetns) and not op.lives_on and op.name not in deletions:
+            deletions[op.name] = (position, op)
+
+    def deleted_after(ns: str | None, position: int) -> Op | None:
+        found = deletions.get(ns) if ns is not None else None
+        return found[1] if found is not None and found[0] > position else None
+
+    folded: dict[int, int] = {}
+    vanishing: dict[int, tuple] = {}
+    for position, op in enumerate(ops):
+        if isinstance(op, DeleteRoute) and deleted_after(op.ns, position) is not None:
+            folded[id(op)] = id(deleted_after(op.ns, position))
+        elif isinstance(op, DeleteLink):
+            ends = [(op.ns, op.name)] + ([tuple(op.peer)] if op.peer else [])
+            taking = [deleted_after(ns, position) for ns, _name in ends]
+            deletion = next((found for found in taking if found is not None), None)
+            if deletion is None:
+                continue
+            folded[id(op)] = id(deletion)
+            survivors = tuple(end for end, found in zip(ends, taking) if found is None)  # noqa: B905
+            vanishing[id(deletion)] = vanishing.get(id(deletion), ()) + survivors
+    return folded, vanishing
 
 
 def _commit(ctx: ExecContext, queued: list[tuple[Item, str]], applied: list[str]) -> None:
