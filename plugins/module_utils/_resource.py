@@ -113,6 +113,7 @@ def converge(session: Session, items: list[Item], check_mode: bool, module=None)
     exist or be made by an earlier item of the call.
     """
     firewall = Firewalls(module, session)
+    session.bulk = len(items) >= BULK_ITEMS
     model = KernelModel(session, firewall, may_assume=check_mode)
     model.claims = {claim for item in items for claim in item.resource.claims()}
     planned: list[tuple[dict | None, dict | None, list[Op]]] = []
@@ -135,8 +136,14 @@ def converge(session: Session, items: list[Item], check_mode: bool, module=None)
             for item, (before, _want, ops) in zip(items, planned)  # noqa: B905 (equal lengths; py3.9 targets)
         ]
         return Result(outcomes, list(model.assumed), list(model.unseen), list(model.left))
+    bulk, session.bulk = session.bulk, False
     _execute(session, items, planned, firewall)
+    session.bulk = bulk
     return Result(_verify(session, items, planned, firewall), [], [], list(model.left))
+
+
+#: a call of this many objects reads the host in bulk while it plans and verifies (see Session.bulk)
+BULK_ITEMS = 8
 
 
 def _plan_item(model: KernelModel, item: Item, check_mode: bool) -> tuple[dict | None, dict | None, list[Op]]:
