@@ -44,7 +44,6 @@ from ansible_collections.netns.core.plugins.module_utils._netlink import (
 )
 from ansible_collections.netns.core.plugins.module_utils._netnsfs import read_directory, read_file
 from ansible_collections.netns.core.plugins.module_utils._normalize import address_sort_key
-from ansible_collections.netns.core.plugins.module_utils._tc import qdisc_kind_available, root_qdisc
 
 RTPROT_KERNEL = 2
 RTPROT_STATIC = 4
@@ -537,6 +536,8 @@ class KernelModel:
         if link is None:
             return None
         if "qdisc" not in link:
+            from ansible_collections.netns.core.plugins.module_utils._tc import root_qdisc  # only netem reads it
+
             index = self.session.view(ns).index(name) if self._readable(ns) else None
             link["qdisc"] = None if index is None else root_qdisc(self.session.ipr(ns, strict=True), index)
         return link["qdisc"]
@@ -544,6 +545,8 @@ class KernelModel:
     def qdisc_kind_available(self, kind: str) -> bool:
         """Whether the kernel has qdisc `kind` (probed once, in a throw-away namespace: see _tc)."""
         if kind not in self.qdisc_kinds:
+            from ansible_collections.netns.core.plugins.module_utils._tc import qdisc_kind_available
+
             self.qdisc_kinds[kind] = True if self.session is None else qdisc_kind_available(kind, self.session.home_fd)
         return self.qdisc_kinds[kind]
 

@@ -20,7 +20,8 @@ import socket
 import time
 from dataclasses import dataclass, field
 
-from ansible_collections.netns.core.plugins.module_utils._constants import VXLAN6_HEADROOM, VXLAN_HEADROOM
+from ansible_collections.netns.core.plugins.module_utils._constants import TC_H_ROOT, VXLAN6_HEADROOM, VXLAN_HEADROOM
+from ansible_collections.netns.core.plugins.module_utils._constants import TC_HANDLE as HANDLE
 from ansible_collections.netns.core.plugins.module_utils._deps import NetlinkError, pyroute2_netns
 from ansible_collections.netns.core.plugins.module_utils._errors import NetnsCoreError
 from ansible_collections.netns.core.plugins.module_utils._model import (
@@ -44,13 +45,6 @@ from ansible_collections.netns.core.plugins.module_utils._netnsfs import (
     remove_directory,
     remove_file,
     write_file,
-)
-from ansible_collections.netns.core.plugins.module_utils._tc import (
-    HANDLE,
-    TC_H_ROOT,
-    kernel_form,
-    kind_of,
-    tc_arguments,
 )
 
 #: how long the run waits for the kernel to free the veth ends elsewhere that die with a deleted namespace, before it
@@ -708,6 +702,8 @@ class RemoveDirectory(Op):
 
 # -- qdiscs (netem) --------------------------------------------------------------------------------------------
 def _our_qdisc(spec: dict) -> dict:
+    from ansible_collections.netns.core.plugins.module_utils._tc import kernel_form, kind_of
+
     return {"index": None, "handle": HANDLE, "parent": TC_H_ROOT, "kind": kind_of(spec), "form": kernel_form(spec)}
 
 
@@ -723,6 +719,8 @@ class AddQdisc(Op):
         model.set_root_qdisc(self.ns, self.name, _our_qdisc(self.spec))
 
     def execute(self, ctx: ExecContext) -> None:
+        from ansible_collections.netns.core.plugins.module_utils._tc import tc_arguments
+
         kind, arguments = tc_arguments(self.spec)
         index = ctx.index(self.ns, self.name)
         ctx.ipr(self.ns).tc("add", kind, index=index, handle=HANDLE, parent=TC_H_ROOT, **arguments)
@@ -743,6 +741,8 @@ class ChangeQdisc(Op):
         model.set_root_qdisc(self.ns, self.name, _our_qdisc(self.spec))
 
     def execute(self, ctx: ExecContext) -> None:
+        from ansible_collections.netns.core.plugins.module_utils._tc import tc_arguments
+
         kind, arguments = tc_arguments(self.spec)
         index = ctx.index(self.ns, self.name)
         ctx.ipr(self.ns).tc("change", kind, index=index, handle=HANDLE, parent=TC_H_ROOT, **arguments)
