@@ -77,15 +77,21 @@ class ExecContext:
 
         The kernel frees a deleted namespace's links asynchronously, many namespaces in one batch, far faster than
         one deletion request per link. The last link to go is polled until it is gone, then every other one is
-        checked once. A link still there after PEERS_GONE_SECONDS (a process keeps its peer's namespace alive) is
-        deleted here, so the run never ends with it in place."""
+        checked once. The wait lasts while the kernel makes progress; a link still there PEERS_GONE_SECONDS after
+        the last one went (a process keeps its peer's namespace alive) is deleted here, so the run never ends
+        with it in place."""
         waiting, self.vanishing = list(self.vanishing), []
         deadline = time.monotonic() + PEERS_GONE_SECONDS
-        while waiting and time.monotonic() < deadline:
-            if self.session.link_exists(*waiting[-1]):
+        while waiting:
+            if time.monotonic() < deadline and self.session.link_exists(*waiting[-1]):
                 time.sleep(0.01)
                 continue
-            waiting = [(ns, name) for ns, name in waiting[:-1] if self.session.link_exists(ns, name)]
+            left = [(ns, name) for ns, name in waiting if self.session.link_exists(ns, name)]
+            if len(left) == len(waiting) and time.monotonic() >= deadline:
+                break  # no progress within the bound
+            if len(left) < len(waiting):
+                deadline = time.monotonic() + PEERS_GONE_SECONDS
+            waiting = left
         for ns, name in waiting:
             try:
                 self.session.ipr(ns).link("del", ifname=name)
