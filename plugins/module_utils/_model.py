@@ -109,6 +109,7 @@ class KernelModel:
         #: the interfaces (namespace, name) the objects of this call are (see Resource.claims)
         self.claims: set[tuple] = set()
         self._spaces: dict[str | None, Namespace] = {}
+        self._into: dict[str | None, dict[tuple, None]] = {}  # namespace -> links elsewhere with a peer there
         self.qdisc_kinds: dict[str, bool] = {}  # qdisc kind -> whether this kernel has it (offline: preset or yes)
         self._files: dict[str, tuple[str, str | None]] = {}  # path under /etc/netns -> (kind, content)
         self._directories: dict[str, tuple[str, set | None]] = {}  # path under /etc/netns -> (kind, entry names)
@@ -156,25 +157,25 @@ class KernelModel:
         self._spaces[ns] = Namespace(ns, "present", fresh=True)
         self._spaces[ns].namespace_id = namespace_id
 
+    def _note_peer(self, ns: str | None, name: str, peer: tuple | None) -> None:
+        """Remember that link `name` in `ns` has its veth peer in namespace peer[0] (see links_into)."""
+        if peer is not None and peer[0] != ns:
+            self._into.setdefault(peer[0], {})[(ns, name)] = None
+
     def links_into(self, ns: str) -> tuple:
-        """(namespace, name) of the veth ends elsewhere, as far as the model knows them, whose peer is in `ns`."""
-        return tuple(
-            (other_ns, name)
-            for other_ns, space in self._spaces.items()
-            if other_ns != ns
-            for name, link in space.links.items()
-            if link and link.get("peer") and link["peer"][0] == ns
-        )
+        """(namespace, name) of the veth ends elsewhere, as far as the model knows them, whose peer is in `ns`.
+        (From an index kept as peers become known: not a scan of every link of every namespace, per namespace.)"""
+        found = []
+        for other_ns, name in self._into.get(ns, {}):
+            link = self._spaces[other_ns].links.get(name) if other_ns in self._spaces else None
+            if link and link.get("peer") and link["peer"][0] == ns and (other_ns, name) not in found:
+                found.append((other_ns, name))
+        return tuple(found)
 
     def remove_namespace(self, ns: str) -> None:
         """The namespace goes, and with it every link in it; a veth end elsewhere whose peer was in it goes too."""
-        gone = self.space(ns)
-        for other_ns, other in self._spaces.items():
-            if other is gone:
-                continue
-            for name, link in list(other.links.items()):
-                if link and link.get("peer") and link["peer"][0] == ns:
-                    self._drop_link(other_ns, name, with_peer=False)
+        for other_ns, name in self.links_into(ns):
+            self._drop_link(other_ns, name, with_peer=False)
         self._spaces[ns] = Namespace(ns, "absent", fresh=True)
         self._spaces[ns].links = {}
 
@@ -223,6 +224,7 @@ class KernelModel:
                 raise NetnsCoreError(f"cannot find the peer of veth {name!r}{where(ns)}")
             link["peer"] = (peer_ns, peer["name"])
             del link["peer_ref"]
+            self._note_peer(ns, name, link["peer"])
         return link.get("peer")
 
     def addresses(self, ns: str | None, name: str) -> list[str]:
@@ -296,6 +298,7 @@ class KernelModel:
         space = self.space(ns)
         link.setdefault("qdisc", None)  # a new (or moved) link has the kernel's default root qdisc
         space.links[link["name"]] = link
+        self._note_peer(ns, link["name"], link.get("peer"))
         space.addresses[link["name"]] = []
         space.neighbours[link["name"]], space.fdb[link["name"]] = {}, []
 
@@ -307,9 +310,12 @@ class KernelModel:
             for entry in self._addresses(ns, name):
                 if not entry["secondary"]:
                     self._prefix_route(ns, name, entry["cidr"], add=up)
+        left = link["master"] if "master" in fields and fields["master"] != link["master"] else None
         link.update(fields)
-        if "master" in fields:
-            self._adjust_bridge_mtu(ns, fields["master"])
+        if left is not None:
+            self._adjust_bridge_mtu(ns, left)
+        if "master" in fields and fields["master"]:
+            self._adjust_bridge_mtu(ns, fields["master"], joined=link["mtu"])
 
     def change_mac(self, ns: str | None, name: str, mac: str) -> None:
         """A new MAC: the kernel flushes the link's neighbour entries (permanent ones too: NETDEV_CHANGEADDR)."""
@@ -323,14 +329,19 @@ class KernelModel:
             self.add_link(ns, link)
         return link
 
-    def _adjust_bridge_mtu(self, ns: str | None, bridge: str | None) -> None:
-        """A bridge made here without an MTU takes the smallest MTU of its ports, as the kernel does."""
+    def _adjust_bridge_mtu(self, ns: str | None, bridge: str | None, joined: int | None = None) -> None:
+        """A bridge made here without an MTU takes the smallest MTU of its ports, as the kernel does: a port that
+        joins (with MTU `joined`) lowers it (no scan of every link per port); one that leaves makes it count again."""
         master = self.link(ns, bridge) if bridge else None
         if master is None or not master.get("auto_mtu"):
             return
+        if joined is not None and master.get("ports_mtu") is not None:
+            master["mtu"] = master["ports_mtu"] = min(master["ports_mtu"], joined)
+            return
         ports = [link["mtu"] for link in self.space(ns).links.values() if link and link["master"] == bridge]
+        master["ports_mtu"] = min(ports) if ports else None
         if ports:
-            master["mtu"] = min(ports)
+            master["mtu"] = master["ports_mtu"]
 
     def remove_link(self, ns: str | None, name: str) -> None:
         self._drop_link(ns, name, with_peer=True)
@@ -367,6 +378,7 @@ class KernelModel:
             other = self.link(*peer)
             if other is not None:
                 other["peer"] = (to, name)
+                self._note_peer(peer[0], peer[1], (to, name))
 
     # -- addresses -------------------------------------------------------------------------------------------
     def add_address(self, ns: str | None, name: str, cidr: str) -> None:

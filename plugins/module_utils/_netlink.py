@@ -403,11 +403,19 @@ class Session:
             return
         home = self.home_fd
         try:
-            pyroute2_netns.setns(ns, flags=0)
+            # opened here, not by name through pyroute2, whose setns lists /run/netns first (one listing per
+            # join: quadratic in the number of namespaces)
+            fd = os.open(netns_path(ns), os.O_RDONLY)
         except FileNotFoundError:
             raise NetnsCoreError(f"netns {ns!r} does not exist") from None
         except OSError as exc:
             raise kernel_error(f"joining netns {ns!r}", exc) from None
+        try:
+            pyroute2_netns.setns(fd)
+        except OSError as exc:
+            raise kernel_error(f"joining netns {ns!r}", exc) from None
+        finally:
+            os.close(fd)
         try:
             yield
         finally:
