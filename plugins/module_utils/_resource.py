@@ -215,7 +215,7 @@ def _execute(session: Session, items: list[Item], planned: list, firewall: Firew
             if queued and op.stale()[1]:
                 _commit(ctx, queued, applied)
             try:
-                if ctx.vanishing and not isinstance(op, DeleteNetns):
+                if ctx.vanishing and type(op).__name__ not in NOT_WAITING:
                     ctx.settle()
                 op.execute(ctx)
             except NetnsCoreError as exc:
@@ -236,6 +236,10 @@ def _execute(session: Session, items: list[Item], planned: list, firewall: Firew
     _commit(ctx, queued, applied)
     return applied
 
+
+#: operations that need not wait for the links that go with deleted namespaces: they touch no link (the files of
+#: the next namespace, its deletion, a firewall rule), so the kernel frees the links of many namespaces in one batch
+NOT_WAITING = ("DeleteNetns", "UnlinkStaleNetns", "RemoveFile", "RemoveDirectory", "DelRule")
 
 #: what may stand between an operation and the namespace deletion that does it too (nothing that creates)
 REMOVALS = ("DeleteNetns", "UnlinkStaleNetns", "DeleteLink", "DeleteRoute", "DelRule", "DelAddress", "DeleteNeighbour")
