@@ -49,6 +49,23 @@ def network_params(n: int, state: str) -> dict:
     return {**plan["network"], "state": state}
 
 
+REQUESTS = [0]
+COUNTS: dict[str, int] = {}
+
+
+def count_requests() -> None:
+    """Count the netlink requests the module sends (every buffer through pyroute2's sockets)."""
+    from pyroute2.netlink.core import AsyncCoreSocket
+
+    send = AsyncCoreSocket.send
+
+    def counted(self, data, flags=0):
+        REQUESTS[0] += 1
+        return send(self, data, flags)
+
+    AsyncCoreSocket.send = counted
+
+
 def one_call(n: int, state: str, check: bool) -> tuple[float, bool]:
     module = FakeModule()
     module.check_mode = check
@@ -62,26 +79,44 @@ def one_call(n: int, state: str, check: bool) -> tuple[float, bool]:
     return time.perf_counter() - start, any(o.changed for o in outcomes)
 
 
+def phase(profiled: str | None, name: str, n: int, state: str, check: bool) -> tuple[float, bool]:
+    """One call; cProfiled (the top printed) when it is the phase asked for."""
+    REQUESTS[0] = 0
+    if profiled != name:
+        seconds, changed = one_call(n, state, check)
+        COUNTS[name] = REQUESTS[0]
+        return seconds, changed
+    profiler = cProfile.Profile()
+    profiler.enable()
+    try:
+        return one_call(n, state, check)
+    finally:
+        profiler.disable()
+        pstats.Stats(profiler).sort_stats(os.environ.get("SORT", "cumulative")).print_stats(40)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("sizes", nargs="*", type=int, default=[100])
-    parser.add_argument("--profile", action="store_true", help="cProfile the first converge and print the top")
+    parser.add_argument(
+        "--profile",
+        nargs="?",
+        const="converge",
+        choices=["check", "converge", "again", "teardown"],
+        help="cProfile one phase (default: the first converge) and print the top",
+    )
     args = parser.parse_args()
     if os.environ.get("NETNS_CORE_SANDBOX") != "1":
         sys.exit("run me inside tests/sandbox.sh")
+    count_requests()
     for n in args.sizes:
-        check, changed_check = one_call(n, "present", True)
-        if args.profile:
-            profiler = cProfile.Profile()
-            profiler.enable()
-        converge, changed = one_call(n, "present", False)
-        if args.profile:
-            profiler.disable()
-            pstats.Stats(profiler).sort_stats(os.environ.get("SORT", "cumulative")).print_stats(40)
-        again, changed_again = one_call(n, "present", False)
-        teardown, _changed = one_call(n, "absent", False)
+        check, changed_check = phase(args.profile, "check", n, "present", True)
+        converge, changed = phase(args.profile, "converge", n, "present", False)
+        again, changed_again = phase(args.profile, "again", n, "present", False)
+        teardown, _changed = phase(args.profile, "teardown", n, "absent", False)
         assert changed_check and changed and not changed_again, (changed_check, changed, changed_again)
         print(f"N={n}: check {check:.2f} s, converge {converge:.2f} s, again {again:.2f} s, teardown {teardown:.2f} s")
+        print(f"N={n} netlink requests: " + ", ".join(f"{name} {count}" for name, count in COUNTS.items()))
     return 0
 
 

@@ -44,7 +44,6 @@ from ansible_collections.netns.core.plugins.module_utils._netlink import (
 )
 from ansible_collections.netns.core.plugins.module_utils._netnsfs import read_directory, read_file
 from ansible_collections.netns.core.plugins.module_utils._normalize import address_sort_key
-from ansible_collections.netns.core.plugins.module_utils._tc import qdisc_kind_available, root_qdisc
 
 RTPROT_KERNEL = 2
 RTPROT_STATIC = 4
@@ -78,6 +77,8 @@ class Namespace:
         self.neighbours: dict[str, dict[str, str]] = {}  # link name -> permanent entries, address -> mac
         self.fdb: dict[str, list[tuple[str, str]]] = {}  # link name -> permanent (mac, remote) entries, sorted
         self.namespace_id: str | None = None
+        #: links the plan deleted or moved away: the kernel's routes through them, read later, are not there
+        self.dropped: set[str] = set()
         self.dumped = fresh  # every link of the namespace is in `links`
         if fresh:
             self.links[LOOPBACK] = new_link(LOOPBACK, None, mtu=65536)
@@ -108,6 +109,7 @@ class KernelModel:
         #: the interfaces (namespace, name) the objects of this call are (see Resource.claims)
         self.claims: set[tuple] = set()
         self._spaces: dict[str | None, Namespace] = {}
+        self._into: dict[str | None, dict[tuple, None]] = {}  # namespace -> links elsewhere with a peer there
         self.qdisc_kinds: dict[str, bool] = {}  # qdisc kind -> whether this kernel has it (offline: preset or yes)
         self._files: dict[str, tuple[str, str | None]] = {}  # path under /etc/netns -> (kind, content)
         self._directories: dict[str, tuple[str, set | None]] = {}  # path under /etc/netns -> (kind, entry names)
@@ -155,25 +157,25 @@ class KernelModel:
         self._spaces[ns] = Namespace(ns, "present", fresh=True)
         self._spaces[ns].namespace_id = namespace_id
 
+    def _note_peer(self, ns: str | None, name: str, peer: tuple | None) -> None:
+        """Remember that link `name` in `ns` has its veth peer in namespace peer[0] (see links_into)."""
+        if peer is not None and peer[0] != ns:
+            self._into.setdefault(peer[0], {})[(ns, name)] = None
+
     def links_into(self, ns: str) -> tuple:
-        """(namespace, name) of the veth ends elsewhere, as far as the model knows them, whose peer is in `ns`."""
-        return tuple(
-            (other_ns, name)
-            for other_ns, space in self._spaces.items()
-            if other_ns != ns
-            for name, link in space.links.items()
-            if link and link.get("peer") and link["peer"][0] == ns
-        )
+        """(namespace, name) of the veth ends elsewhere, as far as the model knows them, whose peer is in `ns`.
+        (From an index kept as peers become known: not a scan of every link of every namespace, per namespace.)"""
+        found = []
+        for other_ns, name in self._into.get(ns, {}):
+            link = self._spaces[other_ns].links.get(name) if other_ns in self._spaces else None
+            if link and link.get("peer") and link["peer"][0] == ns and (other_ns, name) not in found:
+                found.append((other_ns, name))
+        return tuple(found)
 
     def remove_namespace(self, ns: str) -> None:
         """The namespace goes, and with it every link in it; a veth end elsewhere whose peer was in it goes too."""
-        gone = self.space(ns)
-        for other_ns, other in self._spaces.items():
-            if other is gone:
-                continue
-            for name, link in list(other.links.items()):
-                if link and link.get("peer") and link["peer"][0] == ns:
-                    self._drop_link(other_ns, name, with_peer=False)
+        for other_ns, name in self.links_into(ns):
+            self._drop_link(other_ns, name, with_peer=False)
         self._spaces[ns] = Namespace(ns, "absent", fresh=True)
         self._spaces[ns].links = {}
 
@@ -222,6 +224,7 @@ class KernelModel:
                 raise NetnsCoreError(f"cannot find the peer of veth {name!r}{where(ns)}")
             link["peer"] = (peer_ns, peer["name"])
             del link["peer_ref"]
+            self._note_peer(ns, name, link["peer"])
         return link.get("peer")
 
     def addresses(self, ns: str | None, name: str) -> list[str]:
@@ -295,6 +298,7 @@ class KernelModel:
         space = self.space(ns)
         link.setdefault("qdisc", None)  # a new (or moved) link has the kernel's default root qdisc
         space.links[link["name"]] = link
+        self._note_peer(ns, link["name"], link.get("peer"))
         space.addresses[link["name"]] = []
         space.neighbours[link["name"]], space.fdb[link["name"]] = {}, []
 
@@ -306,9 +310,12 @@ class KernelModel:
             for entry in self._addresses(ns, name):
                 if not entry["secondary"]:
                     self._prefix_route(ns, name, entry["cidr"], add=up)
+        left = link["master"] if "master" in fields and fields["master"] != link["master"] else None
         link.update(fields)
-        if "master" in fields:
-            self._adjust_bridge_mtu(ns, fields["master"])
+        if left is not None:
+            self._adjust_bridge_mtu(ns, left)
+        if "master" in fields and fields["master"]:
+            self._adjust_bridge_mtu(ns, fields["master"], joined=link["mtu"])
 
     def change_mac(self, ns: str | None, name: str, mac: str) -> None:
         """A new MAC: the kernel flushes the link's neighbour entries (permanent ones too: NETDEV_CHANGEADDR)."""
@@ -322,14 +329,19 @@ class KernelModel:
             self.add_link(ns, link)
         return link
 
-    def _adjust_bridge_mtu(self, ns: str | None, bridge: str | None) -> None:
-        """A bridge made here without an MTU takes the smallest MTU of its ports, as the kernel does."""
+    def _adjust_bridge_mtu(self, ns: str | None, bridge: str | None, joined: int | None = None) -> None:
+        """A bridge made here without an MTU takes the smallest MTU of its ports, as the kernel does: a port that
+        joins (with MTU `joined`) lowers it (no scan of every link per port); one that leaves makes it count again."""
         master = self.link(ns, bridge) if bridge else None
         if master is None or not master.get("auto_mtu"):
             return
+        if joined is not None and master.get("ports_mtu") is not None:
+            master["mtu"] = master["ports_mtu"] = min(master["ports_mtu"], joined)
+            return
         ports = [link["mtu"] for link in self.space(ns).links.values() if link and link["master"] == bridge]
+        master["ports_mtu"] = min(ports) if ports else None
         if ports:
-            master["mtu"] = min(ports)
+            master["mtu"] = master["ports_mtu"]
 
     def remove_link(self, ns: str | None, name: str) -> None:
         self._drop_link(ns, name, with_peer=True)
@@ -343,11 +355,14 @@ class KernelModel:
         space.links[name] = None
         space.addresses[name] = []
         space.neighbours[name], space.fdb[name] = {}, []
-        for family in (4, 6):
-            space.routes[family] = [r for r in self.routes(ns, family) if r["interface"] != name]
-        for other in space.links.values():
-            if other is not None and other["master"] == name:
-                other["master"] = None
+        for family in (4, 6):  # routes not read yet are filtered when they are (see routes)
+            if family in space.routes:
+                space.routes[family] = [r for r in space.routes[family] if r["interface"] != name]
+        space.dropped.add(name)
+        if link["kind"] != "veth":  # a veth is never a master: no scan of every link for each veth
+            for other in space.links.values():
+                if other is not None and other["master"] == name:
+                    other["master"] = None
         if peer is not None:
             self._drop_link(peer[0], peer[1], with_peer=False)
 
@@ -363,6 +378,7 @@ class KernelModel:
             other = self.link(*peer)
             if other is not None:
                 other["peer"] = (to, name)
+                self._note_peer(peer[0], peer[1], (to, name))
 
     # -- addresses -------------------------------------------------------------------------------------------
     def add_address(self, ns: str | None, name: str, cidr: str) -> None:
@@ -420,7 +436,13 @@ class KernelModel:
         space = self.space(ns)
         if family not in space.routes:
             space.routes[family] = (
-                [dict(route) for route in self.session.view(ns).routes(family)] if self._readable(ns) else []
+                [
+                    dict(route)
+                    for route in self.session.view(ns).routes(family)
+                    if route["interface"] not in space.dropped
+                ]
+                if self._readable(ns)
+                else []
             )
         return space.routes[family]
 
@@ -526,6 +548,8 @@ class KernelModel:
         if link is None:
             return None
         if "qdisc" not in link:
+            from ansible_collections.netns.core.plugins.module_utils._tc import root_qdisc  # only netem reads it
+
             index = self.session.view(ns).index(name) if self._readable(ns) else None
             link["qdisc"] = None if index is None else root_qdisc(self.session.ipr(ns, strict=True), index)
         return link["qdisc"]
@@ -533,6 +557,8 @@ class KernelModel:
     def qdisc_kind_available(self, kind: str) -> bool:
         """Whether the kernel has qdisc `kind` (probed once, in a throw-away namespace: see _tc)."""
         if kind not in self.qdisc_kinds:
+            from ansible_collections.netns.core.plugins.module_utils._tc import qdisc_kind_available
+
             self.qdisc_kinds[kind] = True if self.session is None else qdisc_kind_available(kind, self.session.home_fd)
         return self.qdisc_kinds[kind]
 

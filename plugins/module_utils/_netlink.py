@@ -141,6 +141,12 @@ class NsView:
     def ipr(self):
         return self.session.ipr(self.ns)
 
+    @property
+    def whole(self) -> bool:
+        """Whether one dump answers every question about the namespace's links and addresses: always in a
+        container's namespace (a few links), and in the host while the session reads in bulk (see Session.bulk)."""
+        return self.ns is not None or self.session.bulk
+
     def links(self) -> dict[str, Link]:
         if self._links is None:
             self._links = {}
@@ -152,20 +158,26 @@ class NsView:
                 by_index = {link["index"]: link["name"] for link in self._links.values()}
                 for link in self._links.values():
                     link["master"] = by_index.get(link.pop("master_index"))
+            self._by_index = {link["index"]: link for link in self._links.values()}
         return self._links
 
     def link(self, name: str) -> Link | None:
-        """One link by name: from the full dump when there is one, else one request (not a dump of every link:
-        a namespace with hundreds of links would be dumped again after every change)."""
+        """One link by name: from the full dump when there is one, else one request in the host (not a dump of
+        every link: the host may hold hundreds, dumped again after every change). A container's namespace holds
+        a few links: one dump answers every question about them (and names the interfaces of its routes)."""
         if self._links is not None:
             return self._links.get(name)
+        if self.whole:
+            return self.links().get(name)
         if name not in self._by_name:
             self._remember(self._get_one(ifname=name), name=name)
         return self._by_name[name]
 
     def link_by_index(self, index: int) -> Link | None:
+        if self._links is None and self.whole:
+            self.links()
         if self._links is not None:
-            return next((link for link in self._links.values() if link["index"] == index), None)
+            return self._by_index.get(index)
         if index not in self._by_index:
             self._remember(self._get_one(index=index), index=index)
         return self._by_index[index]
@@ -227,7 +239,7 @@ class NsView:
         if index is None or not self.exists:
             return [], set()
         if index not in self._addrs and not self._all_addrs:
-            if self.ns is None:
+            if not self.whole:
                 strict = self.session.ipr(None, strict=True)
                 self._store_addresses(strict.addr("dump", index=index, dump_filter=lambda m: m["index"] == index))
                 self._addrs.setdefault(index, ([], set()))
@@ -365,6 +377,10 @@ class Session:
     """The netlink handles of one module run: one IPRoute per namespace, opened on first use."""
 
     def __init__(self) -> None:
+        #: read the host's links and addresses with one dump each, not one request per interface: for a call of
+        #: many objects while nothing changes (its plan, its verification), never while it applies changes (the
+        #: host may hold hundreds of links, dumped again after every change)
+        self.bulk = False
         self._home_fd: int | None = None
         self._sockets: dict[tuple[str | None, bool], object] = {}
         self._views: dict[str | None, NsView] = {}
@@ -389,11 +405,19 @@ class Session:
             return
         home = self.home_fd
         try:
-            pyroute2_netns.setns(ns, flags=0)
+            # opened here, not by name through pyroute2, whose setns lists /run/netns first (one listing per
+            # join: quadratic in the number of namespaces)
+            fd = os.open(netns_path(ns), os.O_RDONLY)
         except FileNotFoundError:
             raise NetnsCoreError(f"netns {ns!r} does not exist") from None
         except OSError as exc:
             raise kernel_error(f"joining netns {ns!r}", exc) from None
+        try:
+            pyroute2_netns.setns(fd)
+        except OSError as exc:
+            raise kernel_error(f"joining netns {ns!r}", exc) from None
+        finally:
+            os.close(fd)
         try:
             yield
         finally:

@@ -102,7 +102,7 @@ class Netns(Resource):
             ops = file_changes(model, self.name, no_files)
             if self.pid is not None:
                 text = f"remove the name {self.name} (the namespace lives on with its processes)"
-                return [*ops, DeleteNetns(self.name).says(text)]
+                return [*ops, DeleteNetns(self.name, lives_on=True).says(text)]
             peers = model.links_into(self.name)
             return [*ops, DeleteNetns(self.name, peers).says(f"delete netns {self.name}")]
         if self.pid is not None and before is not None and not stale and before["namespace"] != want["namespace"]:

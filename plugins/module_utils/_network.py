@@ -25,7 +25,6 @@ from ansible_collections.netns.core.plugins.module_utils._errors import NetnsCor
 from ansible_collections.netns.core.plugins.module_utils._forward import Forward
 from ansible_collections.netns.core.plugins.module_utils._isolation import Isolation
 from ansible_collections.netns.core.plugins.module_utils._masquerade import Masquerade
-from ansible_collections.netns.core.plugins.module_utils._netem import Netem
 from ansible_collections.netns.core.plugins.module_utils._netns import Netns
 from ansible_collections.netns.core.plugins.module_utils._netns_route import Route
 from ansible_collections.netns.core.plugins.module_utils._port_forward import PortForward
@@ -41,13 +40,22 @@ SECTIONS = (
     ("bridges", BRIDGE_OPTIONS, lambda params, module: Bridge(params)),
     ("veths", VETH_OPTIONS, lambda params, module: Veth(params)),
     ("vxlans", VXLAN_OPTIONS, lambda params, module: Vxlan(params)),
-    ("netems", NETEM_OPTIONS, lambda params, module: Netem(params)),
+    ("netems", NETEM_OPTIONS, lambda params, module: _netem(params)),
     ("routes", ROUTE_OPTIONS, lambda params, module: Route(params)),
     ("masquerades", MASQUERADE_OPTIONS, lambda params, module: Masquerade(params)),
     ("forwards", FORWARD_OPTIONS, lambda params, module: Forward(params)),
     ("port_forwards", PORT_FORWARD_OPTIONS, lambda params, module: PortForward(params)),
     ("isolations", ISOLATION_OPTIONS, lambda params, module: Isolation(params)),
 )
+
+
+def _netem(params: dict):
+    """A Netem resource; _netem (and the traffic control code under it) loads only for a call that has netems."""
+    from ansible_collections.netns.core.plugins.module_utils._netem import Netem
+
+    return Netem(params)
+
+
 SECTION_NAMES = tuple(entry[0] for entry in SECTIONS)
 
 

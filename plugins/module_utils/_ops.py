@@ -13,14 +13,16 @@ The engine runs only operations registered in OPERATIONS: anything else is an in
 
 from __future__ import annotations
 
+import errno
 import ipaddress
 import os
 import socket
 import time
 from dataclasses import dataclass, field
 
-from ansible_collections.netns.core.plugins.module_utils._constants import VXLAN6_HEADROOM, VXLAN_HEADROOM
-from ansible_collections.netns.core.plugins.module_utils._deps import pyroute2_netns
+from ansible_collections.netns.core.plugins.module_utils._constants import TC_H_ROOT, VXLAN6_HEADROOM, VXLAN_HEADROOM
+from ansible_collections.netns.core.plugins.module_utils._constants import TC_HANDLE as HANDLE
+from ansible_collections.netns.core.plugins.module_utils._deps import NetlinkError, pyroute2_netns
 from ansible_collections.netns.core.plugins.module_utils._errors import NetnsCoreError
 from ansible_collections.netns.core.plugins.module_utils._model import (
     RTPROT_STATIC,
@@ -45,16 +47,10 @@ from ansible_collections.netns.core.plugins.module_utils._netnsfs import (
     remove_file,
     write_file,
 )
-from ansible_collections.netns.core.plugins.module_utils._tc import (
-    HANDLE,
-    TC_H_ROOT,
-    kernel_form,
-    kind_of,
-    tc_arguments,
-)
 
-#: how long a namespace deletion waits for the kernel to free the veth ends elsewhere that die with it
-PEERS_GONE_SECONDS = 5.0
+#: how long the run waits for the kernel to free the veth ends elsewhere that die with a deleted namespace, before it
+#: deletes what is left itself
+PEERS_GONE_SECONDS = 2.0
 RT_SCOPE_LINK = 253
 RT_SCOPE_NOWHERE = 255
 EVERY_NAMESPACE = "*"
@@ -66,6 +62,8 @@ class ExecContext:
     def __init__(self, session: Session, firewall=None) -> None:
         self.session = session
         self.firewall = firewall
+        #: (namespace, name) of links that go with a deleted namespace, not yet seen gone (see settle)
+        self.vanishing: list[tuple] = []
 
     def ipr(self, ns: str | None):
         return self.session.ipr(ns)
@@ -74,6 +72,35 @@ class ExecContext:
         """Apply the firewall changes queued for a transaction (nftables: one `nft -f` per namespace)."""
         if self.firewall is not None:
             self.firewall.flush()
+
+    def settle(self) -> None:
+        """Wait until the links that go with deleted namespaces are gone (bounded).
+
+        The kernel frees a deleted namespace's links asynchronously, many namespaces in one batch, far faster than
+        one deletion request per link. The last link to go is polled until it is gone, then every other one is
+        checked once. The wait lasts while the kernel makes progress; a link still there PEERS_GONE_SECONDS after
+        the last one went (a process keeps its peer's namespace alive) is deleted here, so the run never ends
+        with it in place."""
+        waiting, self.vanishing = list(self.vanishing), []
+        deadline = time.monotonic() + PEERS_GONE_SECONDS
+        while waiting:
+            if time.monotonic() < deadline and self.session.link_exists(*waiting[-1]):
+                time.sleep(0.01)
+                continue
+            left = [(ns, name) for ns, name in waiting if self.session.link_exists(ns, name)]
+            if len(left) == len(waiting) and time.monotonic() >= deadline:
+                break  # no progress within the bound
+            if len(left) < len(waiting):
+                deadline = time.monotonic() + PEERS_GONE_SECONDS
+            waiting = left
+        for ns, name in waiting:
+            try:
+                self.session.ipr(ns).link("del", ifname=name)
+            except NetlinkError as exc:
+                if exc.code != errno.ENODEV:  # gone meanwhile
+                    raise
+        if waiting:
+            self.session.invalidate(everything=True)
 
     def index(self, ns: str | None, name: str, option: str = "interface") -> int:
         index = self.session.view(ns).index(name)
@@ -151,11 +178,13 @@ class AttachNetns(Op):
 @dataclass
 class DeleteNetns(Op):
     """Delete the name (and with it the namespace, unless processes keep it). The kernel frees a namespace's links
-    on its own clock: `peers`, the veth ends elsewhere whose other end was in it, are waited for (bounded), so the
-    run ends with them gone."""
+    on its own clock: `peers`, the veth ends elsewhere whose other end was in it, are left to the context to wait
+    for (bounded, see ExecContext.settle), so the run ends with them gone. `lives_on`: the namespace stays with
+    its processes (only the name goes), so nothing in it goes with the name."""
 
     name: str = ""
     peers: tuple = ()
+    lives_on: bool = field(default=False, compare=False)
 
     def simulate(self, model: KernelModel) -> None:
         model.remove_namespace(self.name)
@@ -163,12 +192,7 @@ class DeleteNetns(Op):
     def execute(self, ctx: ExecContext) -> None:
         ctx.session.forget(self.name)
         pyroute2_netns.remove(self.name)
-        deadline = time.monotonic() + PEERS_GONE_SECONDS
-        waiting = list(self.peers)
-        while waiting and time.monotonic() < deadline:
-            waiting = [(ns, name) for ns, name in waiting if ctx.session.link_exists(ns, name)]
-            if waiting:
-                time.sleep(0.02)
+        ctx.vanishing.extend(self.peers)
 
     def stale(self):
         return (EVERY_NAMESPACE,), True  # veth peers elsewhere go with it
@@ -393,10 +417,12 @@ class SetStp(Op):
 
 @dataclass
 class DeleteLink(Op):
-    """Delete a link (a veth takes its peer with it; a bridge releases its ports)."""
+    """Delete a link (a veth takes its peer with it; a bridge releases its ports). `peer`: a veth's other end
+    (namespace, name), so the engine knows which namespace's deletion would take the pair too."""
 
     ns: str | None = None
     name: str = ""
+    peer: tuple | None = field(default=None, compare=False)
 
     def simulate(self, model: KernelModel) -> None:
         model.remove_link(self.ns, self.name)
@@ -691,6 +717,8 @@ class RemoveDirectory(Op):
 
 # -- qdiscs (netem) --------------------------------------------------------------------------------------------
 def _our_qdisc(spec: dict) -> dict:
+    from ansible_collections.netns.core.plugins.module_utils._tc import kernel_form, kind_of
+
     return {"index": None, "handle": HANDLE, "parent": TC_H_ROOT, "kind": kind_of(spec), "form": kernel_form(spec)}
 
 
@@ -706,6 +734,8 @@ class AddQdisc(Op):
         model.set_root_qdisc(self.ns, self.name, _our_qdisc(self.spec))
 
     def execute(self, ctx: ExecContext) -> None:
+        from ansible_collections.netns.core.plugins.module_utils._tc import tc_arguments
+
         kind, arguments = tc_arguments(self.spec)
         index = ctx.index(self.ns, self.name)
         ctx.ipr(self.ns).tc("add", kind, index=index, handle=HANDLE, parent=TC_H_ROOT, **arguments)
@@ -726,6 +756,8 @@ class ChangeQdisc(Op):
         model.set_root_qdisc(self.ns, self.name, _our_qdisc(self.spec))
 
     def execute(self, ctx: ExecContext) -> None:
+        from ansible_collections.netns.core.plugins.module_utils._tc import tc_arguments
+
         kind, arguments = tc_arguments(self.spec)
         index = ctx.index(self.ns, self.name)
         ctx.ipr(self.ns).tc("change", kind, index=index, handle=HANDLE, parent=TC_H_ROOT, **arguments)

@@ -26,7 +26,16 @@ from ansible_collections.netns.core.plugins.module_utils._errors import NetnsCor
 from ansible_collections.netns.core.plugins.module_utils._firewall import Firewalls
 from ansible_collections.netns.core.plugins.module_utils._model import KernelModel, where
 from ansible_collections.netns.core.plugins.module_utils._netlink import Session, foreign_netns_error, kernel_error
-from ansible_collections.netns.core.plugins.module_utils._ops import EVERY_NAMESPACE, ExecContext, Op, SetMaster, known
+from ansible_collections.netns.core.plugins.module_utils._ops import (
+    EVERY_NAMESPACE,
+    DeleteLink,
+    DeleteNetns,
+    DeleteRoute,
+    ExecContext,
+    Op,
+    SetMaster,
+    known,
+)
 from ansible_collections.netns.core.plugins.module_utils._runtime import run_module
 
 
@@ -104,6 +113,7 @@ def converge(session: Session, items: list[Item], check_mode: bool, module=None)
     exist or be made by an earlier item of the call.
     """
     firewall = Firewalls(module, session)
+    session.bulk = len(items) >= BULK_ITEMS
     model = KernelModel(session, firewall, may_assume=check_mode)
     model.claims = {claim for item in items for claim in item.resource.claims()}
     planned: list[tuple[dict | None, dict | None, list[Op]]] = []
@@ -126,8 +136,14 @@ def converge(session: Session, items: list[Item], check_mode: bool, module=None)
             for item, (before, _want, ops) in zip(items, planned)  # noqa: B905 (equal lengths; py3.9 targets)
         ]
         return Result(outcomes, list(model.assumed), list(model.unseen), list(model.left))
+    bulk, session.bulk = session.bulk, False
     _execute(session, items, planned, firewall)
+    session.bulk = bulk
     return Result(_verify(session, items, planned, firewall), [], [], list(model.left))
+
+
+#: a call of this many objects reads the host in bulk while it plans and verifies (see Session.bulk)
+BULK_ITEMS = 8
 
 
 def _plan_item(model: KernelModel, item: Item, check_mode: bool) -> tuple[dict | None, dict | None, list[Op]]:
@@ -181,27 +197,88 @@ def _execute(session: Session, items: list[Item], planned: list, firewall: Firew
     Firewall changes of a transactional backend (nftables) are queued and committed together: before the first
     operation that deletes, moves or renumbers (a namespace that goes takes its rules with it), and at the end. So
     the rule changes of one call are one transaction; they count as applied once it is committed.
+
+    In a call that only removes, links and routes that a later namespace deletion of the call takes with it are
+    not deleted one by one (see _folded): they count as applied with that deletion, and the links elsewhere that
+    go with it (veth ends) are waited for, bounded, before the next other operation and at the end.
     """
     ctx = ExecContext(session, firewall)
     applied: list[str] = []
     queued: list[tuple[Item, str]] = []
+    folded, vanishing = _folded([op for _before, _want, ops in planned for op in ops])
+    done_with: dict[int, list[str]] = {}
     for item, (_before, _want, ops) in zip(items, planned):  # noqa: B905
         for op in ops:
+            if id(op) in folded:
+                done_with.setdefault(folded[id(op)], []).append(op.describe())
+                continue
             if queued and op.stale()[1]:
                 _commit(ctx, queued, applied)
             try:
+                if ctx.vanishing and type(op).__name__ not in NOT_WAITING:
+                    ctx.settle()
                 op.execute(ctx)
             except NetnsCoreError as exc:
                 _fail(item, exc.msg, applied)
             except (NetlinkError, OSError) as exc:
                 _fail(item, kernel_error(op.describe() + ":", exc).msg, applied)
             _invalidate(session, op)
+            ctx.vanishing.extend(vanishing.get(id(op), ()))
+            applied.extend(done_with.pop(id(op), ()))
             if op.deferred(ctx):
                 queued.append((item, op.describe()))
             else:
                 applied.append(op.describe())
+    try:
+        ctx.settle()
+    except (NetlinkError, OSError) as exc:
+        _fail(items[-1], kernel_error("deleting the links left by deleted namespaces:", exc).msg, applied)
     _commit(ctx, queued, applied)
     return applied
+
+
+#: operations that need not wait for the links that go with deleted namespaces: they touch no link (the files of
+#: the next namespace, its deletion, a firewall rule), so the kernel frees the links of many namespaces in one batch
+NOT_WAITING = ("DeleteNetns", "UnlinkStaleNetns", "RemoveFile", "RemoveDirectory", "DelRule")
+
+#: what may stand between an operation and the namespace deletion that does it too (nothing that creates)
+REMOVALS = ("DeleteNetns", "UnlinkStaleNetns", "DeleteLink", "DeleteRoute", "DelRule", "DelAddress", "DeleteNeighbour")
+REMOVALS += ("DeleteFdb", "DeleteQdisc", "RemoveFile", "RemoveDirectory")
+
+
+def _folded(ops: list[Op]) -> tuple[dict[int, int], dict[int, tuple]]:
+    """The links and routes that a later namespace deletion of the same call takes with it, in a call that only
+    removes: {id(op): id(deletion)}, and per deletion the veth ends elsewhere to wait for {id(deletion): ends}.
+
+    A namespace's deletion takes its links, and with a veth its other end, wherever it is, and its routes. Should
+    a process keep the namespace alive, the ends elsewhere do not go: ExecContext.settle deletes them after its
+    bound, so the pair goes either way."""
+    if not all(type(op).__name__ in REMOVALS for op in ops):
+        return {}, {}
+    deletions: dict[str, tuple[int, Op]] = {}
+    for position, op in enumerate(ops):
+        if isinstance(op, DeleteNetns) and not op.lives_on and op.name not in deletions:
+            deletions[op.name] = (position, op)
+
+    def deleted_after(ns: str | None, position: int) -> Op | None:
+        found = deletions.get(ns) if ns is not None else None
+        return found[1] if found is not None and found[0] > position else None
+
+    folded: dict[int, int] = {}
+    vanishing: dict[int, tuple] = {}
+    for position, op in enumerate(ops):
+        if isinstance(op, DeleteRoute) and deleted_after(op.ns, position) is not None:
+            folded[id(op)] = id(deleted_after(op.ns, position))
+        elif isinstance(op, DeleteLink):
+            ends = [(op.ns, op.name)] + ([tuple(op.peer)] if op.peer else [])
+            taking = [deleted_after(ns, position) for ns, _name in ends]
+            deletion = next((found for found in taking if found is not None), None)
+            if deletion is None:
+                continue
+            folded[id(op)] = id(deletion)
+            survivors = tuple(end for end, found in zip(ends, taking) if found is None)  # noqa: B905
+            vanishing[id(deletion)] = vanishing.get(id(deletion), ()) + survivors
+    return folded, vanishing
 
 
 def _commit(ctx: ExecContext, queued: list[tuple[Item, str]], applied: list[str]) -> None:

@@ -23,12 +23,12 @@ import errno
 import os
 import re
 
+from ansible_collections.netns.core.plugins.module_utils._constants import TC_H_ROOT, TC_HANDLE
 from ansible_collections.netns.core.plugins.module_utils._deps import IPRoute, NetlinkError, pyroute2_netns
 from ansible_collections.netns.core.plugins.module_utils._errors import NetnsCoreError
 
-HANDLE = 0x4E530000
+HANDLE = TC_HANDLE
 HANDLE_TEXT = "4e53:"
-TC_H_ROOT = 0xFFFFFFFF
 OURS = ("netem", "tbf")
 NETEM_OPTIONS = ("delay", "jitter", "loss", "duplicate", "corrupt", "reorder")
 OPTIONS = NETEM_OPTIONS + ("rate",)

@@ -112,7 +112,8 @@ class Veth(Resource):
                 for state in (before["end"], before["peer"])
             ):
                 return []
-            return [DeleteLink(end["netns"], end["name"]).says(f"delete veth pair {self._describe(before)}")]
+            peer = (before["peer"]["netns"], before["peer"]["name"])
+            return [DeleteLink(end["netns"], end["name"], peer).says(f"delete veth pair {self._describe(before)}")]
         for side, option in (("end", "master"), ("peer", "peer_master")):
             require_bridge(model, want[side]["netns"], want[side]["master"], option)
         ops: list[Op] = []

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import subprocess
+
 from conftest import fails_cleanly, four_steps, links, namespaces, ping, play, sh
 
 
@@ -73,6 +75,27 @@ def test_absent_removes_exactly_what_was_listed():
     assert result["actions"].index("delete bridge br0 (its ports are released)") > result["actions"].index(
         "delete veth pair veth-c0 <-> eth0 in netns c0"
     )
+
+
+def test_absent_leaves_no_veth_when_a_process_keeps_a_namespace_alive():
+    """The veths and routes in a namespace go with its deletion, not one by one; a namespace a process keeps
+    alive does not free its links, and the run deletes what is left itself: nothing of the network remains."""
+    spec = containers(3)
+    (built,) = play([{"netns.core.network": spec}])
+    assert built["status"] == "ok" and built["changed"]
+    holder = subprocess.Popen(["ip", "netns", "exec", "c1", "sleep", "300"])
+    try:
+        (result,) = play([{"netns.core.network": {**spec, "state": "absent"}}])
+        assert result["status"] == "ok" and result["changed"], result.get("msg")
+        assert namespaces() == []
+        assert set(links()) == {"lo"}, links()
+        assert "delete veth pair veth-c1 <-> eth0 in netns c1" in result["actions"]
+        assert "delete route 0.0.0.0/0 via 10.98.0.1 dev eth0 metric 0 in netns c1" in result["actions"]
+    finally:
+        holder.kill()
+        holder.wait()
+    (again,) = play([{"netns.core.network": {**spec, "state": "absent"}}])
+    assert again["status"] == "ok" and again["changed"] is False
 
 
 def test_an_error_anywhere_stops_the_call_before_the_first_change():
