@@ -169,15 +169,13 @@ def test_netns_info_reports_the_device_and_its_peers(hosts):
     }
 
 
+# the whole refusal catalogue is unit-tested (test_vxlan_plan.py); these prove, through Ansible and the kernel, that a
+# refusal of each kind (range, format, a peer's family, a duplicate) fails the real and the check run cleanly
 @pytest.mark.parametrize(
     ("change", "fragments"),
     [
-        ({"vni": 0}, ("vni", "0")),
         ({"vni": 2**24}, ("vni", "16777216")),
         ({"mac": "01:00:5e:00:00:01"}, ("mac", "multicast")),
-        ({"mac": "0e:6e:0a"}, ("mac", "0e:6e:0a", "not a MAC")),
-        ({"underlay_interface": "cbr"}, ("local", "underlay_interface", "'cbr'")),
-        ({"port": 70000}, ("port", "70000")),
         ({"peers": [{"remote": "fd00::2", "mac": MAC["ub"], "address": VTEP["ub"]}]}, ("peers[0].remote", "IPv6")),
         (
             {

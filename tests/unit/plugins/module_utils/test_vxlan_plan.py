@@ -119,6 +119,8 @@ def test_one_vni_and_port_per_namespace():
         ({"local": "192.168.50"}, "local"),
         ({"mac": "01:00:5e:00:00:01"}, "multicast"),
         ({"mac": "00:00:00:00:00:00"}, "all-zero"),
+        ({"mac": "0e:6e:0a"}, "not a MAC address"),
+        ({"port": 70000}, "port"),
         ({"peers": [{**PEER2, "remote": "fd00::2"}]}, r"peers\[0\].remote 'fd00::2' is IPv6"),
         ({"peers": [{**PEER2, "remote": "192.168.50.1"}]}, "own local address"),
         ({"peers": [PEER2, {**PEER3, "address": "10.244.2.0"}]}, r"peers\[1\].address"),
