@@ -27,7 +27,7 @@ from ansible_collections.netns.core.plugins.module_utils._sysctl import read_sys
 class Netns(Resource):
     kind = "netns"
 
-    def __init__(self, params: dict) -> None:
+    def __init__(self, params: dict, shared: dict | None = None) -> None:
         super().__init__(params)
         self.name = norm.netns_name(params["name"], "name")
         self.loopback = params.get("loopback", True) is not False
@@ -38,7 +38,9 @@ class Netns(Resource):
         self.pid = norm.positive_int(params.get("pid"), "pid", 1, 2**22)
         self.owner = norm.owner(params.get("owner"))
         self.adopt = bool(params.get("adopt"))
-        self.files = file_bodies(params)  # filename under /etc/netns/NAME -> wanted lines (None: no file of ours)
+        self.files = file_bodies(
+            params, shared
+        )  # filename under /etc/netns/NAME -> wanted lines (None: no file of ours)
         self._pid_namespace_id: str | None = None
 
     def label(self) -> str:

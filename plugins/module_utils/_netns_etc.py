@@ -120,9 +120,18 @@ def hosts_lines(value: dict | None, option: str = "hosts") -> list[str] | None:
     return (list(LOCALHOST_LINES) if "localhost" not in named else []) + lines
 
 
-def file_bodies(params: dict) -> dict[str, list[str] | None]:
-    """filename -> the lines netns.core wants there (without header), None = no file of ours."""
-    return {"resolv.conf": resolv_conf_lines(params.get("resolv_conf")), "hosts": hosts_lines(params.get("hosts"))}
+def file_bodies(params: dict, shared: dict | None = None) -> dict[str, list[str] | None]:
+    """filename -> the lines netns.core wants there (without header), None = no file of ours. `shared`: lines
+    already made from a mapping object, by its identity (a network's hosts table, the same object in every
+    namespace of a call, is normalised once, not once per namespace)."""
+    hosts = params.get("hosts")
+    if shared is not None and hosts is not None:
+        if id(hosts) not in shared:
+            shared[id(hosts)] = (hosts, hosts_lines(hosts))  # the object is kept: its id is not reused meanwhile
+        lines = shared[id(hosts)][1]
+    else:
+        lines = hosts_lines(hosts)
+    return {"resolv.conf": resolv_conf_lines(params.get("resolv_conf")), "hosts": lines}
 
 
 def render(body: list[str], directory_ours: bool) -> str:

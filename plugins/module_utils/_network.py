@@ -26,6 +26,7 @@ from ansible_collections.netns.core.plugins.module_utils._forward import Forward
 from ansible_collections.netns.core.plugins.module_utils._isolation import Isolation
 from ansible_collections.netns.core.plugins.module_utils._masquerade import Masquerade
 from ansible_collections.netns.core.plugins.module_utils._netns import Netns
+from ansible_collections.netns.core.plugins.module_utils._netns_etc import hosts_lines
 from ansible_collections.netns.core.plugins.module_utils._netns_route import Route
 from ansible_collections.netns.core.plugins.module_utils._port_forward import PortForward
 from ansible_collections.netns.core.plugins.module_utils._resource import Item, Outcome
@@ -33,19 +34,29 @@ from ansible_collections.netns.core.plugins.module_utils._sysctl import Sysctl
 from ansible_collections.netns.core.plugins.module_utils._veth import Veth
 from ansible_collections.netns.core.plugins.module_utils._vxlan import Vxlan
 
+
+class Call:
+    """What the items of one call share while they are built: the module, and lines already made from a mapping
+    shared by many items (a network's hosts table), by the mapping's identity."""
+
+    def __init__(self, module) -> None:
+        self.module = module
+        self.shared: dict = {}
+
+
 # (section, options of the single module, how to build its resource) in the order a present run applies them
 SECTIONS = (
-    ("namespaces", NETNS_OPTIONS, lambda params, module: Netns(params)),
-    ("sysctls", SYSCTL_OPTIONS, lambda params, module: Sysctl(params)),
-    ("bridges", BRIDGE_OPTIONS, lambda params, module: Bridge(params)),
-    ("veths", VETH_OPTIONS, lambda params, module: Veth(params)),
-    ("vxlans", VXLAN_OPTIONS, lambda params, module: Vxlan(params)),
-    ("netems", NETEM_OPTIONS, lambda params, module: _netem(params)),
-    ("routes", ROUTE_OPTIONS, lambda params, module: Route(params)),
-    ("masquerades", MASQUERADE_OPTIONS, lambda params, module: Masquerade(params)),
-    ("forwards", FORWARD_OPTIONS, lambda params, module: Forward(params)),
-    ("port_forwards", PORT_FORWARD_OPTIONS, lambda params, module: PortForward(params)),
-    ("isolations", ISOLATION_OPTIONS, lambda params, module: Isolation(params)),
+    ("namespaces", NETNS_OPTIONS, lambda params, call: Netns(params, call.shared)),
+    ("sysctls", SYSCTL_OPTIONS, lambda params, call: Sysctl(params)),
+    ("bridges", BRIDGE_OPTIONS, lambda params, call: Bridge(params)),
+    ("veths", VETH_OPTIONS, lambda params, call: Veth(params)),
+    ("vxlans", VXLAN_OPTIONS, lambda params, call: Vxlan(params)),
+    ("netems", NETEM_OPTIONS, lambda params, call: _netem(params)),
+    ("routes", ROUTE_OPTIONS, lambda params, call: Route(params)),
+    ("masquerades", MASQUERADE_OPTIONS, lambda params, call: Masquerade(params)),
+    ("forwards", FORWARD_OPTIONS, lambda params, call: Forward(params)),
+    ("port_forwards", PORT_FORWARD_OPTIONS, lambda params, call: PortForward(params)),
+    ("isolations", ISOLATION_OPTIONS, lambda params, call: Isolation(params)),
 )
 
 
@@ -84,6 +95,10 @@ def build_items(params: dict, module=None) -> list[Item]:
     owner = norm.owner(params.get("owner"))
     adopt = {norm.netns_name(name, "adopt") for name in params.get("adopt") or []}
     items: list[Item] = []
+    call = Call(module)
+    table = params.get("hosts")
+    if table:  # the network's hosts table, checked once here (its errors name the option `hosts`)
+        call.shared[id(table)] = (table, hosts_lines(table, "hosts"))
     for section, kind_options, build in SECTIONS:
         if state == "absent" and section == "sysctls":
             continue
@@ -96,8 +111,10 @@ def build_items(params: dict, module=None) -> list[Item]:
             checked["owner"] = owner
             if section == "namespaces":
                 checked["adopt"] = checked["name"] in adopt
+                if checked.get("hosts") is None and params.get("hosts"):
+                    checked["hosts"] = params["hosts"]  # the network's table: one object, normalised once
             try:
-                resource = build(checked, module)
+                resource = build(checked, call)
             except NetnsCoreError as exc:
                 raise NetnsCoreError(f"{section}[{index}]: {exc.msg}") from None
             items.append(Item(section, index, resource))

@@ -102,6 +102,13 @@ options:
     elements: dict
     default: []
     version_added: 1.1.0
+  hosts:
+    description:
+      - A hosts table (name to a list of IP addresses, as M(netns.core.netns)'s O(netns.core.netns#module:hosts))
+        for every namespace of O(namespaces) that gives no C(hosts) of its own: one table for the whole network,
+        in the arguments once (a copy per namespace makes the arguments grow with the square of their number).
+    type: dict
+    version_added: 1.1.0
   owner:
     description:
       - The name of the network these objects are. Every namespace, bridge and veth end the call makes is marked
@@ -231,6 +238,7 @@ from ansible_collections.netns.core.plugins.module_utils._runtime import run_mod
 def main() -> None:
     spec = {section: {"type": "list", "elements": "dict", "default": []} for section in SECTION_NAMES}
     spec["owner"] = {"type": "str"}
+    spec["hosts"] = {"type": "dict"}
     spec["adopt"] = {"type": "list", "elements": "str", "default": []}
     spec.update(options(FIREWALL_OPTIONS, with_state=False))
     module = AnsibleModule(argument_spec={**spec, "state": dict(STATE)}, supports_check_mode=True)

@@ -276,8 +276,8 @@ def test_an_ipv6_subnet_is_not_made_dual_stack_twice():
 
 def test_dual_stack_hosts_files_name_both_addresses():
     result = plan(subnet6="fd00:98::/64", hosts=True, containers=[{"name": "web"}, {"name": "db"}])
-    (web, _db) = result["network"]["namespaces"]
-    assert web["hosts"] == {
+    assert all("hosts" not in namespace for namespace in result["network"]["namespaces"]), "one table, not N copies"
+    assert result["network"]["hosts"] == {
         "gateway": ["10.98.0.1", "fd00:98::1"],
         "web": ["10.98.0.2", "fd00:98::2"],
         "db": ["10.98.0.3", "fd00:98::3"],

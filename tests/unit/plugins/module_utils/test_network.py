@@ -44,3 +44,22 @@ def test_absent_reverses_and_leaves_sysctls():
 def test_refusals_name_the_item(spec, message):
     with pytest.raises(NetnsCoreError, match=message):
         build_items({"state": "present", **spec}, module=None)
+
+
+def test_the_networks_hosts_table_reaches_every_namespace_without_its_own_once_normalised():
+    table = {"web": ["10.98.0.2"], "db": ["10.98.0.3"]}
+    items = build_items(
+        {
+            "hosts": table,
+            "namespaces": [{"name": "web"}, {"name": "db"}, {"name": "own", "hosts": {"x": ["10.0.0.9"]}}],
+        }
+    )
+    files = {item.resource.name: item.resource.files["hosts"] for item in items}
+    assert files["web"] is files["db"], "one list of lines for the shared table, not one per namespace"
+    assert files["web"][-2:] == ["10.98.0.3\tdb", "10.98.0.2\tweb"]
+    assert files["own"][-1] == "10.0.0.9\tx"
+
+
+def test_a_bad_hosts_table_is_refused_naming_the_option():
+    with pytest.raises(NetnsCoreError, match=r"^hosts: name 'my db' is not a valid host"):
+        build_items({"hosts": {"my db": ["10.0.0.3"]}, "namespaces": [{"name": "web"}]})
