@@ -105,7 +105,7 @@ options:
   hosts:
     description:
       - A hosts table (name to a list of IP addresses, as M(netns.core.netns)'s O(netns.core.netns#module:hosts))
-        for every namespace of O(namespaces) that gives no C(hosts) of its own: one table for the whole network,
+        for every namespace of O(namespaces) that gives no C(hosts) of its own; one table for the whole network,
         in the arguments once (a copy per namespace makes the arguments grow with the square of their number).
     type: dict
     version_added: 1.1.0
