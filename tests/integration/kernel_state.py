@@ -326,8 +326,8 @@ def spaces(state: dict) -> dict[str, dict]:
 
 def shape(sort_rules: bool = False) -> dict:
     """stable() without what the kernel numbers on its own (MACs, nsids, the order of ifindexes), to compare two
-    builds of the same network; sort_rules: iptables rules as a set (two networks converged at once interleave
-    their rules)."""
+    builds of the same network; sort_rules: firewall rules as a set (iptables' and nft's listing: two networks
+    converged at once interleave their rules)."""
     state = stable()
     for value in spaces(state).values():
         if isinstance(value["links"], list):
@@ -340,6 +340,9 @@ def shape(sort_rules: bool = False) -> dict:
         value["neighbours"] = sorted(value["neighbours"])
         if sort_rules:
             value["rules"] = sorted(value["rules"].splitlines())
+            # nft lists the same iptables-nft rules (and our own table's) in their order too
+            nft = value.get("nftables")
+            value["nftables"] = sorted(nft.splitlines() if isinstance(nft, str) else nft or [])
     return state
 
 
