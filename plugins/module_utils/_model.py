@@ -636,6 +636,10 @@ class KernelModel:
                 return
 
 
+def route_key(route: dict) -> tuple:
+    """What names a route in the kernel: (family, table, destination, metric)."""
+    return route["family"], route["table"], route["destination"], route["metric"]
+
+
 def _same_route(one: dict, other: dict) -> bool:
-    keys = ("family", "table", "destination", "metric")
-    return all(one[key] == other[key] for key in keys)
+    return route_key(one) == route_key(other)

@@ -20,7 +20,7 @@ from ansible_collections.netns.core.plugins.module_utils._netlink import (
 )
 from ansible_collections.netns.core.plugins.module_utils._nftables import Nft
 from ansible_collections.netns.core.plugins.module_utils._tc import qdisc_facts
-from ansible_collections.netns.core.plugins.module_utils._vxlan import peers_of, route_text
+from ansible_collections.netns.core.plugins.module_utils._vxlan import peers_of
 
 SCOPES = {0: "global", 200: "site", 253: "link", 254: "host", 255: "nowhere"}
 
@@ -87,16 +87,12 @@ def _vxlan(view, name: str, link: dict, by_index: dict) -> dict:
     """A VXLAN device's settings and the peers its entries describe (as netns.core.vxlan's `peers` option)."""
     settings = dict(link["vxlan"])
     settings["underlay_interface"] = by_index.get(settings.pop("link_index", None))
-    state = {
-        "neighbours": dict(sorted(view.neighbours(link["index"]).items())),
-        "fdb": [f"{mac} dst {remote}" for mac, remote in view.fdb(link["index"])],
-        "routes": [
-            route_text(route)
-            for route in view.routes()
-            if route["interface"] == name and route["gateway"] and route["proto"] != RTPROT_KERNEL
-        ],
-    }
-    return {**settings, "peers": peers_of(state)}
+    routes = [
+        route
+        for route in view.routes()
+        if route["interface"] == name and route["gateway"] and route["proto"] != RTPROT_KERNEL
+    ]
+    return {**settings, "peers": peers_of(view.neighbours(link["index"]), view.fdb(link["index"]), routes)}
 
 
 def _peer(session: Session, ns: str | None, link: dict) -> dict:

@@ -19,6 +19,7 @@ import os
 import socket
 import time
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 from ansible_collections.netns.core.plugins.module_utils._constants import TC_H_ROOT, VXLAN6_HEADROOM, VXLAN_HEADROOM
 from ansible_collections.netns.core.plugins.module_utils._constants import TC_HANDLE as HANDLE
@@ -111,8 +112,14 @@ class ExecContext:
 
 @dataclass
 class Op:
-    """Base of every operation (see the module docstring)."""
+    """Base of every operation (see the module docstring).
 
+    Two facts the engine asks of every kind (class attributes, not dataclass fields): `removes`, it only takes
+    something away (so it may be folded into a later namespace deletion that takes it too); `touches_links`, it
+    needs the links left by deleted namespaces gone first (an operation that touches no link need not wait)."""
+
+    removes: ClassVar[bool] = False
+    touches_links: ClassVar[bool] = True
     text: str = field(default="", init=False, compare=False)
 
     def says(self, text: str) -> Op:
@@ -182,6 +189,9 @@ class DeleteNetns(Op):
     for (bounded, see ExecContext.settle), so the run ends with them gone. `lives_on`: the namespace stays with
     its processes (only the name goes), so nothing in it goes with the name."""
 
+    removes = True
+    touches_links = False
+
     name: str = ""
     peers: tuple = ()
     lives_on: bool = field(default=False, compare=False)
@@ -201,6 +211,9 @@ class DeleteNetns(Op):
 @dataclass
 class UnlinkStaleNetns(Op):
     """Remove a file under /run/netns that has no namespace mounted on it."""
+
+    removes = True
+    touches_links = False
 
     name: str = ""
 
@@ -271,11 +284,15 @@ class CreateVxlan(Op):
     mtu: int | None = None
     learning: bool = False
 
+    @property
+    def _ipv6(self) -> bool:
+        return ipaddress.ip_address(self.local).version == 6
+
     def simulate(self, model: KernelModel) -> None:
         mtu = self.mtu
         underlay = model.link(self.ns, self.underlay_interface) if self.underlay_interface else None
         if mtu is None and underlay is not None:
-            mtu = underlay["mtu"] - (VXLAN6_HEADROOM if ":" in self.local else VXLAN_HEADROOM)
+            mtu = underlay["mtu"] - (VXLAN6_HEADROOM if self._ipv6 else VXLAN_HEADROOM)
         vxlan = {
             "vni": self.vni,
             "port": self.port,
@@ -292,7 +309,7 @@ class CreateVxlan(Op):
             "vxlan_id": self.vni,
             "vxlan_port": self.port,
             "vxlan_learning": int(self.learning),
-            ("vxlan_local6" if ":" in self.local else "vxlan_local"): self.local,
+            ("vxlan_local6" if self._ipv6 else "vxlan_local"): self.local,
         }
         if self.underlay_interface:
             request["vxlan_link"] = ctx.index(self.ns, self.underlay_interface, "underlay_interface")
@@ -350,6 +367,8 @@ class ReplaceNeighbour(Op):
 
 @dataclass
 class DeleteNeighbour(Op):
+    removes = True
+
     ns: str | None = None
     name: str = ""
     address: str = ""
@@ -388,6 +407,8 @@ class ReplaceFdb(Op):
 
 @dataclass
 class DeleteFdb(Op):
+    removes = True
+
     ns: str | None = None
     name: str = ""
     mac: str = ""
@@ -419,6 +440,8 @@ class SetStp(Op):
 class DeleteLink(Op):
     """Delete a link (a veth takes its peer with it; a bridge releases its ports). `peer`: a veth's other end
     (namespace, name), so the engine knows which namespace's deletion would take the pair too."""
+
+    removes = True
 
     ns: str | None = None
     name: str = ""
@@ -523,6 +546,8 @@ class AddAddress(Op):
 
 @dataclass
 class DelAddress(Op):
+    removes = True
+
     ns: str | None = None
     name: str = ""
     address: str = ""
@@ -571,6 +596,8 @@ class ReplaceRoute(Op):
 
 @dataclass
 class DeleteRoute(Op):
+    removes = True
+
     ns: str | None = None
     route: dict = field(default_factory=dict)
 
@@ -636,6 +663,9 @@ class AddRule(Op):
 
 @dataclass
 class DelRule(Op):
+    removes = True
+    touches_links = False
+
     ns: str | None = None
     backend: str = ""
     family: int = 4
@@ -687,6 +717,9 @@ class WriteFile(Op):
 
 @dataclass
 class RemoveFile(Op):
+    removes = True
+    touches_links = False
+
     path: str = ""
 
     def simulate(self, model: KernelModel) -> None:
@@ -702,6 +735,9 @@ class RemoveFile(Op):
 @dataclass
 class RemoveDirectory(Op):
     """rmdir /etc/netns/NAME (only an empty directory goes)."""
+
+    removes = True
+    touches_links = False
 
     path: str = ""
 
@@ -769,6 +805,8 @@ class ChangeQdisc(Op):
 @dataclass
 class DeleteQdisc(Op):
     """Delete our root qdisc: the kernel puts its default back."""
+
+    removes = True
 
     ns: str | None = None
     name: str = ""

@@ -215,7 +215,7 @@ def _execute(session: Session, items: list[Item], planned: list, firewall: Firew
             if queued and op.stale()[1]:
                 _commit(ctx, queued, applied)
             try:
-                if ctx.vanishing and type(op).__name__ not in NOT_WAITING:
+                if ctx.vanishing and op.touches_links:
                     ctx.settle()
                 op.execute(ctx)
             except NetnsCoreError as exc:
@@ -237,15 +237,6 @@ def _execute(session: Session, items: list[Item], planned: list, firewall: Firew
     return applied
 
 
-#: operations that need not wait for the links that go with deleted namespaces: they touch no link (the files of
-#: the next namespace, its deletion, a firewall rule), so the kernel frees the links of many namespaces in one batch
-NOT_WAITING = ("DeleteNetns", "UnlinkStaleNetns", "RemoveFile", "RemoveDirectory", "DelRule")
-
-#: what may stand between an operation and the namespace deletion that does it too (nothing that creates)
-REMOVALS = ("DeleteNetns", "UnlinkStaleNetns", "DeleteLink", "DeleteRoute", "DelRule", "DelAddress", "DeleteNeighbour")
-REMOVALS += ("DeleteFdb", "DeleteQdisc", "RemoveFile", "RemoveDirectory")
-
-
 def _folded(ops: list[Op]) -> tuple[dict[int, int], dict[int, tuple]]:
     """The links and routes that a later namespace deletion of the same call takes with it, in a call that only
     removes: {id(op): id(deletion)}, and per deletion the veth ends elsewhere to wait for {id(deletion): ends}.
@@ -253,7 +244,7 @@ def _folded(ops: list[Op]) -> tuple[dict[int, int], dict[int, tuple]]:
     A namespace's deletion takes its links, and with a veth its other end, wherever it is, and its routes. Should
     a process keep the namespace alive, the ends elsewhere do not go: ExecContext.settle deletes them after its
     bound, so the pair goes either way."""
-    if not all(type(op).__name__ in REMOVALS for op in ops):
+    if not all(op.removes for op in ops):  # nothing that creates may stand between an op and its deletion
         return {}, {}
     deletions: dict[str, tuple[int, Op]] = {}
     for position, op in enumerate(ops):

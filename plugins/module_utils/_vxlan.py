@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from collections import Counter
 
 from ansible_collections.netns.core.plugins.module_utils import _normalize as norm
 from ansible_collections.netns.core.plugins.module_utils._constants import (
@@ -24,7 +25,13 @@ from ansible_collections.netns.core.plugins.module_utils._constants import (
 )
 from ansible_collections.netns.core.plugins.module_utils._errors import NetnsCoreError
 from ansible_collections.netns.core.plugins.module_utils._iface import config_changes, fresh_state, refuse_other_kind
-from ansible_collections.netns.core.plugins.module_utils._model import RTPROT_KERNEL, KernelModel, where, where_or_host
+from ansible_collections.netns.core.plugins.module_utils._model import (
+    RTPROT_KERNEL,
+    KernelModel,
+    route_key,
+    where,
+    where_or_host,
+)
 from ansible_collections.netns.core.plugins.module_utils._ops import (
     CreateVxlan,
     DeleteFdb,
@@ -95,14 +102,7 @@ class Vxlan(Resource):
         seen: dict[tuple[str, str], int] = {}
         for index, peer in enumerate(raw):
             at = f"peers[{index}]"
-            if not isinstance(peer, dict):
-                raise NetnsCoreError(f"{at}: each peer is a dict of remote, mac, address and subnets, got {peer!r}")
-            unknown = sorted(set(peer) - {"remote", "mac", "address", "subnets"})
-            if unknown:
-                raise NetnsCoreError(f"{at}: unknown option(s) {', '.join(unknown)} (remote, mac, address, subnets)")
-            for option in ("remote", "mac", "address"):
-                if not peer.get(option):
-                    raise NetnsCoreError(f"{at}.{option} is required")
+            # the option spec (VXLAN_OPTIONS) has checked each peer's keys and types: here, what they mean
             remote = norm.ip(peer["remote"], f"{at}.remote")
             if norm.family_of(remote) != self.family:
                 raise NetnsCoreError(
@@ -112,11 +112,8 @@ class Vxlan(Resource):
             if remote == self.local:
                 raise NetnsCoreError(f"{at}.remote {peer['remote']!r} is this device's own local address")
             address = norm.ip(peer["address"], f"{at}.address")
-            subnets = peer.get("subnets") or []
-            if not isinstance(subnets, list):
-                raise NetnsCoreError(f"{at}.subnets must be a list of CIDR networks, got {subnets!r}")
             nets = []
-            for position, subnet in enumerate(subnets):
+            for position, subnet in enumerate(peer.get("subnets") or []):
                 net = norm.network(subnet, f"{at}.subnets[{position}]")
                 if norm.family_of(net) != norm.family_of(address):
                     raise NetnsCoreError(
@@ -170,7 +167,8 @@ class Vxlan(Resource):
         ]
 
     # -- want, plan ---------------------------------------------------------------------------------------
-    def _want_routes(self) -> list[dict]:
+    def _peer_routes(self, peer: dict) -> list[dict]:
+        """The onlink routes of one peer's subnets via its VTEP address, through this device."""
         return [
             {
                 "family": norm.family_of(net),
@@ -181,9 +179,11 @@ class Vxlan(Resource):
                 "interface": self.name,
                 "onlink": True,
             }
-            for peer in self.peers
             for net in peer["subnets"]
         ]
+
+    def _want_routes(self) -> list[dict]:
+        return [route for peer in self.peers for route in self._peer_routes(peer)]
 
     def desired(self) -> dict | None:
         if self.state == "absent":
@@ -264,21 +264,20 @@ class Vxlan(Resource):
         want_neighbours = {peer["address"]: peer["mac"] for peer in self.peers}
         want_fdb = {(peer["mac"], peer["remote"]) for peer in self.peers}
         ops: list[Op] = []
-        keyed = {(r["family"], r["table"], r["destination"], r["metric"]): r for r in want_routes}
+        wanted_routes = {route_key(route): route for route in want_routes}
         for route in routes:
-            wanted = keyed.get((route["family"], route["table"], route["destination"], route["metric"]))
-            if wanted is None:
+            if route_key(route) not in wanted_routes:
                 ops.append(DeleteRoute(self.ns, dict(route)).says(f"delete route {route_text(route)} dev {at}"))
         for address in sorted(set(neighbours) - set(want_neighbours)):
             ops.append(DeleteNeighbour(self.ns, self.name, address).says(f"delete neighbour {address} on {at}"))
+        entries_of = Counter(mac for mac, _remote in fdb)
         wanted_macs = {mac for mac, _remote in want_fdb}
-        macs = [mac for mac, _remote in fdb]
         for mac, remote in fdb:
             # a wanted MAC's only entry is replaced in place (one request, no moment without it)
-            if (mac, remote) not in want_fdb and not (mac in wanted_macs and macs.count(mac) == 1):
+            if (mac, remote) not in want_fdb and not (mac in wanted_macs and entries_of[mac] == 1):
                 ops.append(DeleteFdb(self.ns, self.name, mac, remote).says(f"delete fdb {mac} dst {remote} on {at}"))
         have_fdb = set(fdb)
-        have_routes = {(r["family"], r["table"], r["destination"], r["metric"]): r for r in routes}
+        have_routes = {route_key(route): route for route in routes}
         for peer in self.peers:
             if neighbours.get(peer["address"]) != peer["mac"]:
                 ops.append(
@@ -286,15 +285,14 @@ class Vxlan(Resource):
                         f"add neighbour {peer['address']} lladdr {peer['mac']} on {at}"
                     )
                 )
-            if (peer["mac"], peer["remote"]) not in have_fdb or macs.count(peer["mac"]) > 1:
+            if (peer["mac"], peer["remote"]) not in have_fdb or entries_of[peer["mac"]] > 1:
                 ops.append(
                     ReplaceFdb(self.ns, self.name, peer["mac"], peer["remote"]).says(
                         f"add fdb {peer['mac']} dst {peer['remote']} on {at}"
                     )
                 )
-            for route in (r for r in want_routes if r["gateway"] == peer["address"]):
-                key = (route["family"], route["table"], route["destination"], route["metric"])
-                have = have_routes.get(key)
+            for route in self._peer_routes(peer):
+                have = have_routes.get(route_key(route))
                 if have is None or have["gateway"] != route["gateway"] or not have.get("onlink"):
                     ops.append(ReplaceRoute(self.ns, route).says(f"add route {route_text(route)} dev {at}"))
         return ops
@@ -336,17 +334,16 @@ class Vxlan(Resource):
         return {"interface": after}
 
 
-def peers_of(state: dict) -> list[dict]:
-    """The peers a VXLAN device's entries describe, as the `peers` option takes them (netns_info)."""
-    by_mac = {}
-    for entry in state.get("fdb", []):
-        mac, _dst, remote = entry.partition(" dst ")
-        by_mac.setdefault(mac, remote)
+def peers_of(neighbours: dict[str, str], fdb: list[tuple[str, str]], routes: list[dict]) -> list[dict]:
+    """The peers a VXLAN device's entries describe, as the `peers` option takes them (netns_info): its permanent
+    neighbours (address -> MAC), forwarding entries ((MAC, remote)) and the routes through it with a gateway."""
+    remotes: dict[str, str] = {}
+    for mac, remote in fdb:
+        remotes.setdefault(mac, remote)
     subnets: dict[str, list[str]] = {}
-    for text in state.get("routes", []):
-        destination, _via, rest = text.partition(" via ")
-        subnets.setdefault(rest.split()[0], []).append(destination)
+    for route in routes:
+        subnets.setdefault(route["gateway"], []).append(route["destination"])
     return [
-        {"remote": by_mac.get(mac), "mac": mac, "address": address, "subnets": subnets.get(address, [])}
-        for address, mac in state.get("neighbours", {}).items()
+        {"remote": remotes.get(mac), "mac": mac, "address": address, "subnets": sorted(subnets.get(address, []))}
+        for address, mac in sorted(neighbours.items())
     ]
