@@ -73,7 +73,7 @@ actions:
   sample: ["create bridge br0", "add address 10.88.0.1/24 to br0", "bring br0 up"]
 diff:
   description: The bridge before and after (keys name, netns, kind, mtu, master, up, addresses, stp).
-  returned: always
+  returned: in diff mode (C(--diff) or the task's C(diff) keyword)
   type: dict
   contains:
     before:

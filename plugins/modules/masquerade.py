@@ -100,7 +100,7 @@ rules:
       10.88.0.0/24" -j MASQUERADE
 diff:
   description: Before and after (keys netns, source, rules, and the forwarding sysctl).
-  returned: always
+  returned: in diff mode (C(--diff) or the task's C(diff) keyword)
   type: dict
   contains:
     before:

@@ -117,7 +117,7 @@ actions:
 diff:
   description:
     - The qdisc's parameters before and after (empty when netns.core's qdisc is not there).
-  returned: always
+  returned: in diff mode (C(--diff) or the task's C(diff) keyword)
   type: dict
   contains:
     before:

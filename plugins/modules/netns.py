@@ -146,7 +146,7 @@ diff:
     - The namespace before and after (keys name, loopback, sysctl); empty when absent.
     - C(files), when C(/etc/netns/NAME/resolv.conf) or C(hosts) exists or is wanted, maps each file's path to its
       content, line by line.
-  returned: always
+  returned: in diff mode (C(--diff) or the task's C(diff) keyword)
   type: dict
   contains:
     before:

@@ -96,7 +96,7 @@ actions:
   sample: ["add route 0.0.0.0/0 via 10.88.0.1 metric 0 in netns red"]
 diff:
   description: The route before and after (keys netns, table, destination, metric, gateway, interface).
-  returned: always
+  returned: in diff mode (C(--diff) or the task's C(diff) keyword)
   type: dict
   contains:
     before:

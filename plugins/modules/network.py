@@ -201,7 +201,7 @@ actions:
   sample: ["create netns web", "bring lo up in netns web", "create bridge br0"]
 diff:
   description: Before and after of every listed object, by section and object label.
-  returned: always
+  returned: in diff mode (C(--diff) or the task's C(diff) keyword)
   type: dict
   contains:
     before:

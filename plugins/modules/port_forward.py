@@ -83,7 +83,7 @@ actions:
   elements: str
 diff:
   description: Before and after (netns, protocol, port, family, rules).
-  returned: always
+  returned: in diff mode (C(--diff) or the task's C(diff) keyword)
   type: dict
   contains:
     before:

@@ -57,7 +57,7 @@ actions:
   sample: ["set net.ipv4.ip_forward=1 in netns router"]
 diff:
   description: The sysctl before and after (keys netns, name, value).
-  returned: always
+  returned: in diff mode (C(--diff) or the task's C(diff) keyword)
   type: dict
   contains:
     before:

@@ -100,7 +100,7 @@ actions:
 diff:
   description: The pair before and after, as C(end) and C(peer), each with name, netns, kind, mtu, master, up
     and addresses; empty when absent.
-  returned: always
+  returned: in diff mode (C(--diff) or the task's C(diff) keyword)
   type: dict
   contains:
     before:

@@ -153,7 +153,7 @@ interface:
     routes: ["10.244.2.0/24 via 10.244.2.0 onlink"]
 diff:
   description: The device before and after, with the keys of RV(interface).
-  returned: always
+  returned: in diff mode (C(--diff) or the task's C(diff) keyword)
   type: dict
   contains:
     before:

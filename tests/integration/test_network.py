@@ -50,6 +50,22 @@ def test_three_containers_on_a_bridge_with_nat_in_one_call():
     assert set(result["diff"]["after"]) == {"namespaces", "bridges", "veths", "routes", "masquerades"}
 
 
+def test_the_diff_comes_back_only_in_diff_mode():
+    """before/after of every object only when asked for (--diff): the same changes and actions either way."""
+    task = {"netns.core.network": containers(2)}
+    (plain,) = play([task], check=True, diff=False)
+    (with_diff,) = play([task], check=True, diff=True)
+    assert "diff" not in plain and plain["changed"] and plain["actions"] == with_diff["actions"]
+    assert set(with_diff["diff"]["after"]) == {"namespaces", "bridges", "veths", "routes", "masquerades"}
+    assert namespaces() == []  # both were check runs
+    (built,) = play([task], diff=False)
+    assert "diff" not in built and built["actions"] == plain["actions"]
+    (again,) = play([task], diff=False)
+    assert "diff" not in again and not again["changed"]
+    play([{"netns.core.network": {**containers(2), "state": "absent"}}])
+    assert namespaces() == []
+
+
 def test_absent_removes_exactly_what_was_listed():
     spec = containers(2)
     (built,) = play([{"netns.core.network": spec}])
