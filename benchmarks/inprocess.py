@@ -57,13 +57,21 @@ def count_requests() -> None:
     """Count the netlink requests the module sends (every buffer through pyroute2's sockets)."""
     from pyroute2.netlink.core import AsyncCoreSocket
 
+    from ansible_collections.netns.core.plugins.module_utils._netlink import Reader
+
     send = AsyncCoreSocket.send
+    exchange = Reader._exchange
 
     def counted(self, data, flags=0):
         REQUESTS[0] += 1
         return send(self, data, flags)
 
+    def counted_read(self, *args):
+        REQUESTS[0] += 1
+        return exchange(self, *args)
+
     AsyncCoreSocket.send = counted
+    Reader._exchange = counted_read
 
 
 def one_call(n: int, state: str, check: bool) -> tuple[float, bool]:

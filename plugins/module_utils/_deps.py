@@ -40,8 +40,12 @@ def _lean_import() -> None:
 try:
     _lean_import()
     import pyroute2.netns as pyroute2_netns
-    from pyroute2.iproute.linux import IPRoute
     from pyroute2.netlink.exceptions import NetlinkError
+    from pyroute2.netlink.rtnl.ifaddrmsg import ifaddrmsg
+    from pyroute2.netlink.rtnl.ifinfmsg import ifinfmsg
+    from pyroute2.netlink.rtnl.ndmsg import ndmsg
+    from pyroute2.netlink.rtnl.nsidmsg import nsidmsg
+    from pyroute2.netlink.rtnl.rtmsg import rtmsg
 
     HAS_PYROUTE2 = True
     PYROUTE2_IMPORT_ERROR = None
@@ -49,7 +53,7 @@ except ImportError:
     HAS_PYROUTE2 = False
     PYROUTE2_IMPORT_ERROR = traceback.format_exc()
     pyroute2_netns = None
-    IPRoute = None
+    ifaddrmsg = ifinfmsg = ndmsg = nsidmsg = rtmsg = None
 
     class NetlinkError(Exception):  # type: ignore[no-redef]
         """Stand-in so `except NetlinkError` stays valid where pyroute2 is missing."""
@@ -57,4 +61,24 @@ except ImportError:
         code = 0
 
 
-__all__ = ["HAS_PYROUTE2", "PYROUTE2_IMPORT_ERROR", "IPRoute", "NetlinkError", "pyroute2_netns"]
+def iproute_class():
+    """pyroute2's IPRoute, imported on first use: reads go through a plain socket and pyroute2's message classes
+    (_netlink.Reader), so only a call that changes something loads IPRoute and the asyncio machinery under it
+    (about 70 ms of each module call's start)."""
+    from pyroute2.iproute.linux import IPRoute
+
+    return IPRoute
+
+
+__all__ = [
+    "HAS_PYROUTE2",
+    "PYROUTE2_IMPORT_ERROR",
+    "NetlinkError",
+    "ifaddrmsg",
+    "ifinfmsg",
+    "iproute_class",
+    "ndmsg",
+    "nsidmsg",
+    "pyroute2_netns",
+    "rtmsg",
+]

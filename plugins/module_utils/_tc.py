@@ -24,7 +24,7 @@ import os
 import re
 
 from ansible_collections.netns.core.plugins.module_utils._constants import TC_H_ROOT, TC_HANDLE
-from ansible_collections.netns.core.plugins.module_utils._deps import IPRoute, NetlinkError, pyroute2_netns
+from ansible_collections.netns.core.plugins.module_utils._deps import NetlinkError, iproute_class, pyroute2_netns
 from ansible_collections.netns.core.plugins.module_utils._errors import NetnsCoreError
 
 HANDLE = TC_HANDLE
@@ -282,7 +282,7 @@ def qdisc_kind_available(kind: str, home_fd: int) -> bool:
         code = ctypes.get_errno()
         raise NetnsCoreError(f"cannot make a private namespace to ask the kernel for {kind}: {os.strerror(code)}")
     try:
-        probe = IPRoute()
+        probe = iproute_class()()
         try:
             arguments = tc_arguments({"delay": 1000} if kind == "netem" else {"rate": 125_000})[1]
             probe.tc("add", kind, index=1, handle=HANDLE, **arguments)
