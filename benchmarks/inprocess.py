@@ -57,10 +57,10 @@ def count_requests() -> None:
     """Count the netlink requests the module sends (every buffer through pyroute2's sockets)."""
     from pyroute2.netlink.core import AsyncCoreSocket
 
-    from ansible_collections.netns.core.plugins.module_utils._netlink import Reader
+    from ansible_collections.netns.core.plugins.module_utils._netlink import Rtnl
 
     send = AsyncCoreSocket.send
-    exchange = Reader._exchange
+    exchange = Rtnl._exchange
 
     def counted(self, data, flags=0):
         REQUESTS[0] += 1
@@ -71,7 +71,7 @@ def count_requests() -> None:
         return exchange(self, *args)
 
     AsyncCoreSocket.send = counted
-    Reader._exchange = counted_read
+    Rtnl._exchange = counted_read
 
 
 def one_call(n: int, state: str, check: bool) -> tuple[float, bool]:

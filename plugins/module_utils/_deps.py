@@ -63,7 +63,7 @@ except ImportError:
 
 def iproute_class():
     """pyroute2's IPRoute, imported on first use: reads go through a plain socket and pyroute2's message classes
-    (_netlink.Reader), so only a call that changes something loads IPRoute and the asyncio machinery under it
+    (_netlink.Rtnl), so only a call that changes something loads IPRoute and the asyncio machinery under it
     (about 70 ms of each module call's start)."""
     from pyroute2.iproute.linux import IPRoute
 

@@ -38,8 +38,14 @@ from ansible_collections.netns.core.plugins.module_utils._netlink import (
     NUD_PERMANENT,
     RTNH_F_ONLINK,
     Session,
+    address_request,
+    del_link,
     netns_path,
     netns_status,
+    new_bridge,
+    new_veth,
+    route_request,
+    set_link,
     write_sysctl,
 )
 from ansible_collections.netns.core.plugins.module_utils._netnsfs import (
@@ -67,7 +73,12 @@ class ExecContext:
         self.vanishing: list[tuple] = []
 
     def ipr(self, ns: str | None):
+        """pyroute2's IPRoute: for the changes the plain socket does not carry (VXLAN, neighbours, FDB, qdiscs)."""
         return self.session.ipr(ns)
+
+    def change(self, ns: str | None, request: tuple) -> None:
+        """One change through the namespace's plain netlink socket (a request function of _netlink)."""
+        self.session.rtnl(ns).change(request)
 
     def commit(self) -> None:
         """Apply the firewall changes queued for a transaction (nftables: one `nft -f` per namespace)."""
@@ -241,13 +252,11 @@ class CreateVeth(Op):
         model.add_link(self.peer_ns, new_link(self.peer, "veth", self.mtu, peer=(self.ns, self.name)))
 
     def execute(self, ctx: ExecContext) -> None:
-        peer = {"ifname": self.peer}
-        if self.peer_ns != self.ns:
-            peer["net_ns_fd"] = ctx.session.ns_fd(self.peer_ns)
-        extra = {}
-        if self.mtu:
-            extra["mtu"] = peer["mtu"] = self.mtu
-        ctx.ipr(self.ns).link("add", ifname=self.name, kind="veth", peer=peer, **extra)
+        if self.peer_ns == self.ns:
+            ctx.change(self.ns, new_veth(self.name, self.peer, None, self.mtu))
+            return
+        with ctx.session.ns_fd(self.peer_ns) as peer_fd:
+            ctx.change(self.ns, new_veth(self.name, self.peer, peer_fd, self.mtu))
 
     def stale(self):
         return (self.ns, self.peer_ns), False
@@ -264,8 +273,7 @@ class CreateBridge(Op):
         model.add_link(self.ns, new_link(self.name, "bridge", self.mtu, stp=self.stp, auto_mtu=self.mtu is None))
 
     def execute(self, ctx: ExecContext) -> None:
-        extra = {"mtu": self.mtu} if self.mtu else {}
-        ctx.ipr(self.ns).link("add", ifname=self.name, kind="bridge", br_stp_state=int(self.stp), **extra)
+        ctx.change(self.ns, new_bridge(self.name, self.stp, self.mtu))
 
 
 @dataclass
@@ -451,7 +459,7 @@ class DeleteLink(Op):
         model.remove_link(self.ns, self.name)
 
     def execute(self, ctx: ExecContext) -> None:
-        ctx.ipr(self.ns).link("del", index=ctx.index(self.ns, self.name, "name"))
+        ctx.change(self.ns, del_link(ctx.index(self.ns, self.name, "name")))
 
     def stale(self):
         return (EVERY_NAMESPACE,), True
@@ -468,7 +476,8 @@ class MoveLink(Op):
 
     def execute(self, ctx: ExecContext) -> None:
         index = ctx.index(self.ns, self.name)
-        ctx.ipr(self.ns).link("set", index=index, net_ns_fd=ctx.session.ns_fd(self.to))
+        with ctx.session.ns_fd(self.to) as to_fd:
+            ctx.change(self.ns, set_link(index, IFLA_NET_NS_FD=to_fd))
 
     def stale(self):
         return (EVERY_NAMESPACE,), True
@@ -486,7 +495,7 @@ class SetUp(Op):
         model.change_link(self.ns, self.name, up=self.up)
 
     def execute(self, ctx: ExecContext) -> None:
-        ctx.ipr(self.ns).link("set", index=ctx.index(self.ns, self.name), state="up" if self.up else "down")
+        ctx.change(self.ns, set_link(ctx.index(self.ns, self.name), up=self.up))
 
 
 @dataclass
@@ -501,7 +510,7 @@ class SetAlias(Op):
         model.change_link(self.ns, self.name, alias=self.alias or None)
 
     def execute(self, ctx: ExecContext) -> None:
-        ctx.ipr(self.ns).link("set", index=ctx.index(self.ns, self.name), ifalias=self.alias)
+        ctx.change(self.ns, set_link(ctx.index(self.ns, self.name), IFLA_IFALIAS=self.alias))
 
 
 @dataclass
@@ -514,7 +523,7 @@ class SetMtu(Op):
         model.change_link(self.ns, self.name, mtu=self.mtu)
 
     def execute(self, ctx: ExecContext) -> None:
-        ctx.ipr(self.ns).link("set", index=ctx.index(self.ns, self.name), mtu=self.mtu)
+        ctx.change(self.ns, set_link(ctx.index(self.ns, self.name), IFLA_MTU=self.mtu))
 
 
 @dataclass
@@ -528,7 +537,7 @@ class SetMaster(Op):
 
     def execute(self, ctx: ExecContext) -> None:
         master = ctx.index(self.ns, self.master, "master")
-        ctx.ipr(self.ns).link("set", index=ctx.index(self.ns, self.name), master=master)
+        ctx.change(self.ns, set_link(ctx.index(self.ns, self.name), IFLA_MASTER=master))
 
 
 @dataclass
@@ -566,10 +575,9 @@ def _address(ctx: ExecContext, command: str, ns: str | None, name: str, address:
     chosen by the configuration (the roles give each one once), not autoconfigured; the model needs no change:
     the address is there, as it would be once DAD had passed."""
     iface = ipaddress.ip_interface(address)
-    extra = {"flags": IFA_F_NODAD} if command == "add" and iface.version == 6 else {}
-    ctx.ipr(ns).addr(
-        command, index=ctx.index(ns, name), address=str(iface.ip), prefixlen=iface.network.prefixlen, **extra
-    )
+    flags = IFA_F_NODAD if command == "add" and iface.version == 6 else 0
+    index = ctx.index(ns, name)
+    ctx.change(ns, address_request(command, index, str(iface.ip), iface.network.prefixlen, iface.version, flags))
 
 
 # -- routes ----------------------------------------------------------------------------------------------------
@@ -591,7 +599,7 @@ class ReplaceRoute(Op):
         request = _route_request(ctx, self.ns, self.route)
         if self.route["family"] == 4 and not self.route.get("gateway"):
             request["scope"] = RT_SCOPE_LINK  # a directly connected route, as `ip route add ... dev` makes it
-        ctx.ipr(self.ns).route("replace", proto=RTPROT_STATIC, **request)
+        ctx.change(self.ns, route_request("replace", proto=RTPROT_STATIC, **request))
 
 
 @dataclass
@@ -606,7 +614,7 @@ class DeleteRoute(Op):
 
     def execute(self, ctx: ExecContext) -> None:
         # any scope and protocol: the route we read is the one to go, whoever made it (as `ip route del`)
-        ctx.ipr(self.ns).route("del", scope=RT_SCOPE_NOWHERE, **_route_request(ctx, self.ns, self.route))
+        ctx.change(self.ns, route_request("del", scope=RT_SCOPE_NOWHERE, **_route_request(ctx, self.ns, self.route)))
 
 
 def _route_request(ctx: ExecContext, ns: str | None, route: dict) -> dict:
