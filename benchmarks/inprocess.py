@@ -4,6 +4,8 @@
 Runs only inside tests/sandbox.sh (it creates namespaces, links and rules). Usage:
     tests/sandbox.sh .venv/bin/python benchmarks/inprocess.py [N ...] [--profile]
 Prints, per N: check on an empty host, first converge, idempotent re-run, teardown (seconds of module work).
+--batch also times `ip -batch` building the same network (bench.py's batch row, without Ansible) at each N, and
+prints the slope per container between the smallest and the largest N of both (issue 14's N=1000 target).
 """
 
 from __future__ import annotations
@@ -12,7 +14,9 @@ import argparse
 import cProfile
 import os
 import pstats
+import subprocess
 import sys
+import tempfile
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -103,6 +107,28 @@ def phase(profiled: str | None, name: str, n: int, state: str, check: bool) -> t
         pstats.Stats(profiler).sort_stats(os.environ.get("SORT", "cumulative")).print_stats(40)
 
 
+def batch_seconds(n: int) -> float:
+    """`ip -batch` (and iptables-restore) building bench.py's network of n containers, then everything removed."""
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import bench
+
+    workdir = tempfile.mkdtemp(prefix="netns-inprocess-")
+    script = bench.batch_script(bench.network(n), workdir)
+    start = time.perf_counter()
+    subprocess.run(["bash", "-c", script], check=True)
+    seconds = time.perf_counter() - start
+    clean = (
+        f"ip -all netns delete; ip link del {bench.BRIDGE}; iptables -w -t nat -F POSTROUTING; iptables -w -F FORWARD"
+    )
+    subprocess.run(["bash", "-c", clean], check=True)
+    deadline = time.monotonic() + 60  # the host ends of the veths go after their namespaces, asynchronously
+    while subprocess.run(["ip", "-o", "link", "show", "type", "veth"], capture_output=True, text=True).stdout:
+        if time.monotonic() > deadline:
+            sys.exit("the veths of the ip -batch network did not go within 60 s")
+        time.sleep(0.1)
+    return seconds
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("sizes", nargs="*", type=int, default=[100])
@@ -113,10 +139,13 @@ def main() -> int:
         choices=["check", "converge", "again", "teardown"],
         help="cProfile one phase (default: the first converge) and print the top",
     )
+    parser.add_argument("--batch", action="store_true", help="also time ip -batch at each N; print both slopes")
     args = parser.parse_args()
     if os.environ.get("NETNS_CORE_SANDBOX") != "1":
         sys.exit("run me inside tests/sandbox.sh")
     count_requests()
+    converges: dict[int, float] = {}
+    batches: dict[int, float] = {}
     for n in args.sizes:
         check, changed_check = phase(args.profile, "check", n, "present", True)
         converge, changed = phase(args.profile, "converge", n, "present", False)
@@ -125,6 +154,18 @@ def main() -> int:
         assert changed_check and changed and not changed_again, (changed_check, changed, changed_again)
         print(f"N={n}: check {check:.2f} s, converge {converge:.2f} s, again {again:.2f} s, teardown {teardown:.2f} s")
         print(f"N={n} netlink requests: " + ", ".join(f"{name} {count}" for name, count in COUNTS.items()))
+        converges[n] = converge
+        if args.batch:
+            batches[n] = batch_seconds(n)
+            print(f"N={n}: ip -batch {batches[n]:.2f} s")
+    if args.batch and len(converges) > 1:
+        low, high = min(converges), max(converges)
+        ours = (converges[high] - converges[low]) / (high - low) * 1000
+        floor = (batches[high] - batches[low]) / (high - low) * 1000
+        print(
+            f"slope per container N={low}..{high}: converge {ours:.2f} ms, ip -batch {floor:.2f} ms, "
+            f"ratio {ours / floor:.2f} (target <= 2)"
+        )
     return 0
 
 

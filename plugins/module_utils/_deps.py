@@ -43,8 +43,6 @@ try:
     from pyroute2.netlink.exceptions import NetlinkError
     from pyroute2.netlink.rtnl.ifaddrmsg import ifaddrmsg
     from pyroute2.netlink.rtnl.ifinfmsg import ifinfmsg
-    from pyroute2.netlink.rtnl.ndmsg import ndmsg
-    from pyroute2.netlink.rtnl.nsidmsg import nsidmsg
     from pyroute2.netlink.rtnl.rtmsg import rtmsg
 
     HAS_PYROUTE2 = True
@@ -53,7 +51,7 @@ except ImportError:
     HAS_PYROUTE2 = False
     PYROUTE2_IMPORT_ERROR = traceback.format_exc()
     pyroute2_netns = None
-    ifaddrmsg = ifinfmsg = ndmsg = nsidmsg = rtmsg = None
+    ifaddrmsg = ifinfmsg = rtmsg = None
 
     class NetlinkError(Exception):  # type: ignore[no-redef]
         """Stand-in so `except NetlinkError` stays valid where pyroute2 is missing."""
@@ -62,9 +60,9 @@ except ImportError:
 
 
 def iproute_class():
-    """pyroute2's IPRoute, imported on first use: reads go through a plain socket and pyroute2's message classes
-    (_netlink.Rtnl), so only a call that changes something loads IPRoute and the asyncio machinery under it
-    (about 70 ms of each module call's start)."""
+    """pyroute2's IPRoute, imported on first use: reads and the common changes go through a plain socket
+    (_netlink.Rtnl), so only a call that needs what Rtnl does not carry (VXLAN, neighbours, FDB, qdiscs) loads
+    IPRoute and the asyncio machinery under it (about 70 ms of a module call's start)."""
     from pyroute2.iproute.linux import IPRoute
 
     return IPRoute
@@ -77,8 +75,6 @@ __all__ = [
     "ifaddrmsg",
     "ifinfmsg",
     "iproute_class",
-    "ndmsg",
-    "nsidmsg",
     "pyroute2_netns",
     "rtmsg",
 ]
