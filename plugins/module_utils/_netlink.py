@@ -291,7 +291,7 @@ LINK = AnswerKind(
 ADDRESS = AnswerKind(
     "=BBBBI",
     ("family", "prefixlen", "flags", "scope", "index"),
-    {"IFA_ADDRESS": (1, _ip), "IFA_LOCAL": (2, _ip)},
+    {"IFA_ADDRESS": (1, _ip), "IFA_LOCAL": (2, _ip), "IFA_FLAGS": (8, _u32)},
 )
 ROUTE = AnswerKind(
     "=BBBBBBBBI",

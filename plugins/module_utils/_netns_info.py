@@ -49,7 +49,7 @@ def namespace_facts(session: Session, ns: str | None, iptables: list[Iptables], 
         entry["qdiscs"] = qdiscs.get(link["index"], [])
         facts_links[name] = entry
     addresses: dict[str, list[dict]] = {}
-    for msg in view.ipr.get_addr():
+    for msg in view.rtnl.addresses():
         owner = by_index.get(msg["index"])
         address = msg.get("IFA_ADDRESS") if msg["family"] == 10 else msg.get("IFA_LOCAL")
         if owner is None or address is None:

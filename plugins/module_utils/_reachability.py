@@ -162,7 +162,7 @@ def check_namespaces(probes: list[Probe], matrix: list[str]) -> None:
 def namespace_addresses(session: Session, ns: str) -> list[str]:
     """The global addresses of a namespace (IPv4, then IPv6), without those still in (or failed) DAD."""
     found = []
-    for msg in session.ipr(ns).get_addr():
+    for msg in session.rtnl(ns).addresses():
         flags = msg.get("IFA_FLAGS") or msg["flags"]
         address = msg.get("IFA_ADDRESS") if msg["family"] == socket.AF_INET6 else msg.get("IFA_LOCAL")
         if msg["scope"] != 0 or address is None or flags & (IFA_F_TENTATIVE | IFA_F_DADFAILED):

@@ -83,6 +83,7 @@ def address_fields(message):
     return tuple(message[f] for f in ("family", "prefixlen", "flags", "scope", "index")) + (
         message.get("IFA_ADDRESS"),
         message.get("IFA_LOCAL"),
+        message.get("IFA_FLAGS"),
     )
 
 
