@@ -339,11 +339,12 @@ class Rtnl:
         self.sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, NETLINK_ROUTE)
         try:
             self.sock.bind((0, 0))
-            if strict:  # the kernel filters dumps by the header's fields (addresses of one interface)
-                self.sock.setsockopt(SOL_NETLINK, NETLINK_GET_STRICT_CHK, 1)
         except OSError:
             self.sock.close()
             raise
+        if strict:  # the kernel filters dumps by the header's fields (addresses of one interface)
+            with contextlib.suppress(OSError):  # before Linux 4.20: the whole dump, which the caller filters
+                self.sock.setsockopt(SOL_NETLINK, NETLINK_GET_STRICT_CHK, 1)
         self.seq = 0
 
     def close(self) -> None:
