@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import sys
 
 from ansible_collections.netns.core.plugins.module_utils._constants import (
     DEFAULT_MTU,
@@ -571,7 +572,9 @@ class KernelModel:
         """(kind, content) of a path: ('regular file', text), ('missing', None), or another kind (a symlink,
         a directory, ...) with None."""
         if path not in self._files:
-            self._files[path] = ("missing", None) if self.session is None else read_file(path)
+            kind, content = ("missing", None) if self.session is None else read_file(path)
+            # interned: a network's namespaces hold the same hosts file; one copy, not one per namespace
+            self._files[path] = (kind, sys.intern(content) if content is not None else None)
         return self._files[path]
 
     def etc_directory(self, path: str) -> tuple[str, list[str] | None]:

@@ -18,6 +18,7 @@ Validation (names, addresses, options) is pure and happens before anything is re
 from __future__ import annotations
 
 import re
+import sys
 
 from ansible_collections.netns.core.plugins.module_utils import _normalize as norm
 from ansible_collections.netns.core.plugins.module_utils._constants import (
@@ -136,7 +137,7 @@ def file_bodies(params: dict, shared: dict | None = None) -> dict[str, list[str]
 
 def render(body: list[str], directory_ours: bool) -> str:
     header = [NETNS_ETC_HEADER] + ([NETNS_ETC_DIR_MARK] if directory_ours else [])
-    return "\n".join(header + body) + "\n"
+    return sys.intern("\n".join(header + body) + "\n")  # the same text for every namespace of a network: one copy
 
 
 def is_ours(content: str | None) -> bool:
@@ -155,7 +156,9 @@ def read_files(model: KernelModel, ns: str) -> dict[str, list[str]]:
         path = etc_path(ns, name)
         kind, content = model.etc_file(path)
         if kind == "regular file":
-            files[path] = content.splitlines()
+            # interned: the hosts files of a network's namespaces repeat the same lines (N files of N lines each);
+            # shared, they cost a pointer a line instead of a string (at N=1000, 8 MB instead of 70)
+            files[path] = [sys.intern(line) for line in content.splitlines()]
         elif kind != "missing":
             files[path] = [f"({kind}, not a file)"]
     return files
