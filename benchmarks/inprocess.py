@@ -122,7 +122,8 @@ def batch_seconds(n: int) -> float:
     )
     subprocess.run(["bash", "-c", clean], check=True)
     deadline = time.monotonic() + 60  # the host ends of the veths go after their namespaces, asynchronously
-    while subprocess.run(["ip", "-o", "link", "show", "type", "veth"], capture_output=True, text=True).stdout:
+    veths = ["ip", "-o", "link", "show", "type", "veth"]
+    while subprocess.run(veths, capture_output=True, text=True, check=True).stdout:
         if time.monotonic() > deadline:
             sys.exit("the veths of the ip -batch network did not go within 60 s")
         time.sleep(0.1)
