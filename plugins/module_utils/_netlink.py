@@ -278,7 +278,7 @@ LINK = AnswerKind(
     ("family", "ifi_type", "index", "flags", "change"),
     {
         "IFLA_ADDRESS": (1, _mac),
-        "IFLA_IFNAME": (3, _string),
+        "IFLA_IFNAME": (IFLA_IFNAME, _string),
         "IFLA_MTU": (4, _u32),
         "IFLA_LINK": (5, _u32),
         "IFLA_MASTER": (10, _u32),
@@ -312,17 +312,6 @@ NEIGHBOUR = AnswerKind(
 NSID = AnswerKind("=Bxxx", ("family",), {"NETNSA_NSID": (1, _u32)})
 
 
-def pyroute2_answer(message_class):
-    """Decode with one of pyroute2's message classes instead (every attribute): for tests that compare."""
-
-    def decode(data, offset: int, length: int):
-        message = message_class(data[offset : offset + length])
-        message.decode()
-        return message
-
-    return decode
-
-
 class Rtnl:
     """Questions and the common changes about one namespace through a plain netlink socket opened in it.
 
@@ -351,32 +340,31 @@ class Rtnl:
         self.sock.close()
 
     def links(self) -> list:
-        return self.dump(RTM_GETLINK, LINK, struct.pack("=BxHiII", 0, 0, 0, 0, 0) + self._no_stats())
+        return self.dump(RTM_GETLINK, LINK, LINK.header.pack(0, 0, 0, 0, 0) + self._no_stats())
 
     def link(self, index: int = 0, name: str | None = None) -> list:
         """One link by index or name (a NetlinkError ENODEV when there is none)."""
-        body = struct.pack("=BxHiII", 0, 0, index, 0, 0) + self._no_stats()
+        body = LINK.header.pack(0, 0, index, 0, 0) + self._no_stats()
         if name is not None:
             body += _attribute(IFLA_IFNAME, name.encode() + b"\0")
         return self.ask(RTM_GETLINK, LINK, body, NLM_F_REQUEST)
 
     def addresses(self, index: int = 0) -> list:
         """Addresses of every family: of interface `index` only on a strict socket, else of every interface."""
-        return self.dump(RTM_GETADDR, ADDRESS, struct.pack("=BBBBI", 0, 0, 0, 0, index))
+        return self.dump(RTM_GETADDR, ADDRESS, ADDRESS.header.pack(0, 0, 0, 0, index))
 
     def routes(self, family: int) -> list:
         """Routes of one family (2 or 10), every table."""
-        return self.dump(RTM_GETROUTE, ROUTE, struct.pack("=BBBBBBBBI", family, 0, 0, 0, 0, 0, 0, 0, 0))
+        return self.dump(RTM_GETROUTE, ROUTE, ROUTE.header.pack(family, 0, 0, 0, 0, 0, 0, 0, 0))
 
     def neighbours(self, family: int = AF_UNSPEC) -> list:
         """Neighbour entries of every interface (AF_BRIDGE: the forwarding database)."""
-        return self.dump(RTM_GETNEIGH, NEIGHBOUR, struct.pack("=BxxxiHBB", family, 0, 0, 0, 0))
+        return self.dump(RTM_GETNEIGH, NEIGHBOUR, NEIGHBOUR.header.pack(family, 0, 0, 0, 0))
 
     def nsid(self, fd: int) -> int | None:
         """The id under which the namespace of `fd` is known in this one (NETNSA_NSID), as the kernel says it."""
-        (answer,) = self.ask(
-            RTM_GETNSID, NSID, struct.pack("=Bxxx", 0) + _attribute(NETNSA_FD, struct.pack("=I", fd)), NLM_F_REQUEST
-        )
+        body = NSID.header.pack(0) + _attribute(NETNSA_FD, struct.pack("=I", fd))
+        (answer,) = self.ask(RTM_GETNSID, NSID, body, NLM_F_REQUEST)
         return answer.get("NETNSA_NSID")
 
     @staticmethod
@@ -534,8 +522,9 @@ class NsView:
         self._addrs: dict[int, tuple[list[str], set[str]]] = {}  # by interface index
         self._all_addrs = False  # True when _addrs holds a dump of every interface
         self._routes: dict[int, list[dict]] = {}  # by family
-        self._neighbours: dict[int, dict[str, str]] = {}  # by interface index: permanent entries, address -> mac
-        self._fdb: dict[int, list[tuple[str, str]]] = {}  # by interface index: permanent (mac, remote) entries
+        #: by interface index, from one dump each: permanent neighbours (address -> MAC), permanent FDB entries
+        self._neighbours: dict[int, dict[str, str]] | None = None
+        self._fdb: dict[int, list[tuple[str, str]]] | None = None
 
     @property
     def exists(self) -> bool:
@@ -688,18 +677,27 @@ class NsView:
 
     def neighbours(self, index: int) -> dict[str, str]:
         """The permanent neighbour entries of one interface, address -> MAC (the kernel's own cache, entries it
-        learnt or is resolving, is not configuration and is left out)."""
-        if index not in self._neighbours:
-            entries = (parse_neighbour(msg) for msg in self.rtnl.neighbours() if msg["ifindex"] == index)
-            self._neighbours[index] = dict(entry for entry in entries if entry is not None)
-        return self._neighbours[index]
+        learnt or is resolving, is not configuration and is left out). One dump answers for every interface."""
+        if self._neighbours is None:
+            self._neighbours = {}
+            for msg in self.rtnl.neighbours():
+                entry = parse_neighbour(msg)
+                if entry is not None:
+                    self._neighbours.setdefault(msg["ifindex"], {})[entry[0]] = entry[1]
+        return self._neighbours.get(index, {})
 
     def fdb(self, index: int) -> list[tuple[str, str]]:
-        """The permanent forwarding entries (MAC, remote underlay address) of one VXLAN device, sorted."""
-        if index not in self._fdb:
-            entries = (parse_fdb(msg) for msg in self.rtnl.neighbours(AF_BRIDGE) if msg["ifindex"] == index)
-            self._fdb[index] = sorted(entry for entry in entries if entry is not None)
-        return self._fdb[index]
+        """The permanent forwarding entries (MAC, remote underlay address) of one VXLAN device, sorted. One dump
+        answers for every device."""
+        if self._fdb is None:
+            self._fdb = {}
+            for msg in self.rtnl.neighbours(AF_BRIDGE):
+                entry = parse_fdb(msg)
+                if entry is not None:
+                    self._fdb.setdefault(msg["ifindex"], []).append(entry)
+            for entries in self._fdb.values():
+                entries.sort()
+        return self._fdb.get(index, [])
 
     def _name_of(self, index: int | None) -> str | None:
         link = self.link_by_index(index) if index else None
@@ -710,7 +708,7 @@ class NsView:
         move nor rename a link (an address, a master, up, mtu, a new link under a name that was free)."""
         self._links = None
         self._by_name, self._by_index, self._addrs, self._routes = {}, {}, {}, {}
-        self._neighbours, self._fdb = {}, {}
+        self._neighbours, self._fdb = None, None
         self._all_addrs = False
         if indexes:
             self._indexes = {}
@@ -814,9 +812,13 @@ class Session:
             yield self.home_fd
             return
         try:
+            # opened here, not by name through pyroute2, whose setns lists /run/netns first (one listing per
+            # join: quadratic in the number of namespaces)
             fd = os.open(netns_path(ns), os.O_RDONLY)
         except FileNotFoundError:
             raise NetnsCoreError(f"netns {ns!r} does not exist") from None
+        except OSError as exc:
+            raise kernel_error(f"opening netns {ns!r}", exc) from None
         try:
             yield fd
         finally:
@@ -829,20 +831,11 @@ class Session:
             yield
             return
         home = self.home_fd
-        try:
-            # opened here, not by name through pyroute2, whose setns lists /run/netns first (one listing per
-            # join: quadratic in the number of namespaces)
-            fd = os.open(netns_path(ns), os.O_RDONLY)
-        except FileNotFoundError:
-            raise NetnsCoreError(f"netns {ns!r} does not exist") from None
-        except OSError as exc:
-            raise kernel_error(f"joining netns {ns!r}", exc) from None
-        try:
-            pyroute2_netns.setns(fd)
-        except OSError as exc:
-            raise kernel_error(f"joining netns {ns!r}", exc) from None
-        finally:
-            os.close(fd)
+        with self.ns_fd(ns) as fd:
+            try:
+                pyroute2_netns.setns(fd)
+            except OSError as exc:
+                raise kernel_error(f"joining netns {ns!r}", exc) from None
         try:
             yield
         finally:
@@ -921,14 +914,11 @@ class Session:
             return self._nsids[(ns, other)]
         if other is not None and netns_status(other) != "present":
             return None
-        fd = self.home_fd if other is None else os.open(netns_path(other), os.O_RDONLY)
-        try:
-            nsid = self.rtnl(ns).nsid(fd)
-        except NetlinkError:
-            return None
-        finally:
-            if other is not None:
-                os.close(fd)
+        with self.ns_fd(other) as fd:
+            try:
+                nsid = self.rtnl(ns).nsid(fd)
+            except NetlinkError:
+                return None
         if nsid is None or not 0 <= nsid < NSID_NOT_ASSIGNED:
             return None  # not assigned yet (the kernel says -1, read as 2**32 - 1): may be assigned later
         self._nsids[(ns, other)] = nsid  # an assigned id lasts as long as both namespaces

@@ -107,7 +107,8 @@ class ExecContext:
             waiting = left
         for ns, name in waiting:
             try:
-                self.session.ipr(ns).link("del", ifname=name)
+                (link,) = self.session.rtnl(ns).link(name=name)
+                self.change(ns, del_link(link["index"]))
             except NetlinkError as exc:
                 if exc.code != errno.ENODEV:  # gone meanwhile
                     raise

@@ -49,6 +49,17 @@ bridge -n a fdb append 0e:00:00:00:00:02 dev vx6 dst fd98::1 self permanent
 """
 
 
+def pyroute2_answer(message_class):
+    """A decoder for Rtnl that reads with one of pyroute2's message classes (every attribute)."""
+
+    def decode(data, offset: int, length: int):
+        message = message_class(data[offset : offset + length])
+        message.decode()
+        return message
+
+    return decode
+
+
 def read_both(ns, what):
     """(ours, pyroute2's) for one kind of dump in `ns`, through the same socket."""
     session = _netlink.Session()
@@ -73,7 +84,7 @@ def read_both(ns, what):
             getattr(rtnl, what[0])(*what[1:])
         finally:
             _netlink.Rtnl.dump = original
-        theirs = rtnl.dump(kind, _netlink.pyroute2_answer(decode), captured[0])
+        theirs = rtnl.dump(kind, pyroute2_answer(decode), captured[0])
         return ours, theirs
     finally:
         session.close()
@@ -141,7 +152,7 @@ def test_the_namespace_id_is_what_pyroute2_decodes():
             ours = session.rtnl(None).nsid(fd)
             body = b"\0\0\0\0" + _netlink._attribute(_netlink.NETNSA_FD, fd.to_bytes(4, sys.byteorder))
             (theirs,) = session.rtnl(None).ask(
-                _netlink.RTM_GETNSID, _netlink.pyroute2_answer(nsidmsg), body, _netlink.NLM_F_REQUEST
+                _netlink.RTM_GETNSID, pyroute2_answer(nsidmsg), body, _netlink.NLM_F_REQUEST
             )
         finally:
             os.close(fd)
