@@ -57,6 +57,9 @@ NETNS_ETC_FILES = ("resolv.conf", "hosts")
 NETNS_ETC_HEADER = "# netns.core manages this file: edits are overwritten, and it goes with the namespace"
 #: the second line of our files when netns.core made their directory (it then removes the directory once empty)
 NETNS_ETC_DIR_MARK = "# netns.core made this directory and removes it when it holds nothing else"
+#: how the names of netns.core's work in progress in /etc/netns begin (a file being written, a directory being made
+#: or removed), followed by the writer's pid and a dash: one whose process is gone is a crash's leftover
+NETNS_ETC_STAGE_PREFIX = ".netns-core-"
 #: the handle of netns.core's root qdisc (4e53:, "NS") and the kernel's root parent
 TC_HANDLE = 0x4E530000
 TC_H_ROOT = 0xFFFFFFFF

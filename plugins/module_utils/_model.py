@@ -31,6 +31,7 @@ from ansible_collections.netns.core.plugins.module_utils._constants import (
     FORWARD_KEY,
     LOOPBACK,
     MAIN_TABLE,
+    NETNS_ETC_DIR,
     OWNER_PREFIX,
     PREFIX_ROUTE_METRIC,
 )
@@ -43,7 +44,7 @@ from ansible_collections.netns.core.plugins.module_utils._netlink import (
     read_sysctl,
     sysctl_writable,
 )
-from ansible_collections.netns.core.plugins.module_utils._netnsfs import read_directory, read_file
+from ansible_collections.netns.core.plugins.module_utils._netnsfs import leftover_pid, read_directory, read_file
 from ansible_collections.netns.core.plugins.module_utils._normalize import address_sort_key
 
 RTPROT_KERNEL = 2
@@ -585,8 +586,22 @@ class KernelModel:
         kind, names = self._directories[path]
         return kind, None if names is None else sorted(names)
 
+    def etc_leftovers(self) -> list[tuple[str, str, list[str] | None]]:
+        """(path, kind, entries) of each work in progress in /etc/netns whose writer is gone (see _netnsfs):
+        a crash's leftovers, in name order."""
+        kind, names = self.etc_directory(NETNS_ETC_DIR)
+        found = []
+        for name in names or ():
+            if leftover_pid(name) is not None:
+                path = os.path.join(NETNS_ETC_DIR, name)
+                found.append((path, *self.etc_directory(path)))
+        return found
+
     # file mutators (used by simulate)
     def make_etc_directory(self, path: str) -> None:
+        parent, name = os.path.split(path)
+        if self._directories.get(parent, (None, None))[1] is not None:
+            self._directories[parent][1].add(name)
         self._directories[path] = ("directory", set())
 
     def put_etc_file(self, path: str, content: str) -> None:
@@ -605,6 +620,9 @@ class KernelModel:
         self._files[path] = ("missing", None)
 
     def remove_etc_directory(self, path: str) -> None:
+        parent, name = os.path.split(path)
+        if self._directories.get(parent, (None, None))[1] is not None:
+            self._directories[parent][1].discard(name)
         self._directories[path] = ("missing", None)
 
     # -- firewall --------------------------------------------------------------------------------------------

@@ -12,6 +12,9 @@ Ownership, without any marker file (every entry of the directory would be bind-m
 - when netns.core makes /etc/netns/NAME, the files it writes there carry a second line, NETNS_ETC_DIR_MARK; the
   directory is removed (rmdir) only when one of our files says so and nothing else is left in it. A directory
   somebody else made stays, and so does one that holds files of others (the result says so).
+A directory of ours is made with its files and removed with them in one step (see _netnsfs): a run killed half way
+never leaves one without the files that say it is ours. What a killed run leaves in /etc/netns (a temporary file
+or directory named after its process) is removed by the next run that plans files there, once that process is gone.
 Validation (names, addresses, options) is pure and happens before anything is read.
 """
 
@@ -34,6 +37,7 @@ from ansible_collections.netns.core.plugins.module_utils._ops import (
     Op,
     RemoveDirectory,
     RemoveFile,
+    RemoveLeftover,
     WriteFile,
 )
 
@@ -164,9 +168,24 @@ def read_files(model: KernelModel, ns: str) -> dict[str, list[str]]:
     return files
 
 
+def leftover_removals(model: KernelModel) -> list[Op]:
+    """Remove what runs that died left in /etc/netns (see _netnsfs); a leftover directory that holds anything but
+    files of ours stays (the result says so)."""
+    ops: list[Op] = []
+    for path, kind, entries in model.etc_leftovers():
+        if kind == "directory" and not set(entries) <= set(NETNS_ETC_FILES):
+            said = f"{path} left as it is: a run that died left it, but it holds {', '.join(entries)}"
+            if said not in model.left:  # said once per call
+                model.left.append(said)
+            continue
+        ops.append(RemoveLeftover(path, tuple(entries or ())).says(f"remove {path} (left by a run that died)"))
+    return ops
+
+
 def file_changes(model: KernelModel, ns: str, bodies: dict[str, list[str] | None]) -> list[Op]:
     """The operations that leave exactly `bodies` in /etc/netns/NS as our files (see the module docstring):
-    write what differs, remove our files no longer wanted, and our directory once nothing is left in it."""
+    write what differs, remove our files no longer wanted, and our directory once nothing is left in it; before
+    them, remove what runs that died left in /etc/netns."""
     directory = etc_path(ns)
     directory_kind, entries = model.etc_directory(directory)
     current = {name: model.etc_file(etc_path(ns, name)) for name in NETNS_ETC_FILES}
@@ -178,10 +197,12 @@ def file_changes(model: KernelModel, ns: str, bodies: dict[str, list[str] | None
             f"{directory} is a {directory_kind}, not a directory: netns.core neither follows nor removes it; move it"
             f" away, or leave {' and '.join(OPTION_OF[name] for name in wanted)} out"
         )
-    ops: list[Op] = []
+    ops: list[Op] = leftover_removals(model)
     if wanted and directory_kind == "missing":
-        ops.append(MakeDirectory(directory).says(f"create directory {directory}"))
-    removed = set()
+        files = {name: render(wanted[name], True) for name in NETNS_ETC_FILES if name in wanted}
+        ops.append(MakeDirectory(directory, files).says(f"create directory {directory} with {' and '.join(files)}"))
+        return ops
+    removed = []
     for name in NETNS_ETC_FILES:
         path = etc_path(ns, name)
         kind, content = current[name]
@@ -201,11 +222,13 @@ def file_changes(model: KernelModel, ns: str, bodies: dict[str, list[str] | None
                 ops.append(WriteFile(path, text).says(f"{'write' if content is None else 'rewrite'} {path}"))
         elif name in ours:
             ops.append(RemoveFile(path).says(f"remove {path}"))
-            removed.add(name)
+            removed.append(name)
     if not wanted and directory_kind == "directory" and directory_ours:
         others = [entry for entry in entries if entry not in removed]
-        if not others:
-            ops.append(RemoveDirectory(directory).says(f"remove directory {directory}"))
+        if not others:  # our files and their directory go in one step, instead of the RemoveFiles
+            ops = [op for op in ops if not isinstance(op, RemoveFile)]
+            text = f"remove directory {directory} with {' and '.join(removed)}"
+            ops.append(RemoveDirectory(directory, tuple(removed)).says(text))
         elif removed:
             model.left.append(
                 f"{directory} left as it is: it holds files netns.core did not write ({', '.join(others)})"

@@ -3,6 +3,14 @@
 """The /run/netns directory, as files: a name's path, whether a namespace is mounted there, what else is there.
 And /etc/netns/NAME, the files `ip netns exec NAME` bind-mounts over /etc: read, written atomically, removed.
 
+Every change under /etc/netns is atomic, so a run killed at any moment leaves either the old state or the new one
+plus, at most, one work-in-progress entry in /etc/netns itself named .netns-core-PID-... (PID: the writer's
+process), which a later run removes once that process is gone (`leftover_pid`, `remove_leftover`):
+- a file is written as such a temporary file, then renamed over its path;
+- a directory is made as such a temporary directory holding its files, then renamed to its path (so a directory
+  of ours is never seen without the files that say it is ours);
+- a directory is removed by renaming it to such a name first, then emptying and removing it.
+
 Pure standard library (no pyroute2), so the controller's connection plugin uses it too. Nothing here opens a
 name: a symlink, FIFO or directory under /run/netns is reported, never followed (opening a FIFO blocks). Under
 /etc/netns only regular files are read, never through a symlink, and nothing is written or removed outside it.
@@ -10,11 +18,17 @@ name: a symlink, FIFO or directory under /run/netns is reported, never followed 
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 import tempfile
 
-from ansible_collections.netns.core.plugins.module_utils._constants import NETNS_ETC_DIR, NETNS_RUN_DIR
+from ansible_collections.netns.core.plugins.module_utils._constants import (
+    NETNS_ETC_DIR,
+    NETNS_ETC_FILES,
+    NETNS_ETC_STAGE_PREFIX,
+    NETNS_RUN_DIR,
+)
 
 
 def netns_path(name: str) -> str:
@@ -93,25 +107,44 @@ def read_directory(path: str) -> tuple[str, list[str] | None]:
     return kind, sorted(os.listdir(path))
 
 
-def make_directory(path: str) -> None:
-    """mkdir 0755 (and /etc/netns itself if missing: like /run/netns, it is never removed)."""
+def _stage_prefix() -> str:
+    return f"{NETNS_ETC_STAGE_PREFIX}{os.getpid()}-"
+
+
+def _write(fd: int, content: str) -> None:
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(content.encode("utf-8"))
+        handle.flush()
+        os.fsync(handle.fileno())
+        os.fchmod(handle.fileno(), 0o644)
+
+
+def make_directory(path: str, files: dict[str, str]) -> None:
+    """Make /etc/netns/NAME (0755) holding `files` (name -> content, 0644) at once: a temporary directory in
+    /etc/netns, filled, then renamed to `path`. /etc/netns itself is made if missing (like /run/netns, it is
+    never removed)."""
     _inside_etc(path)
     os.makedirs(NETNS_ETC_DIR, mode=0o755, exist_ok=True)
-    os.mkdir(path, 0o755)
-    os.chmod(path, 0o755)  # whatever the umask
+    temporary = tempfile.mkdtemp(prefix=_stage_prefix(), dir=NETNS_ETC_DIR)
+    try:
+        for name, content in files.items():
+            _write(os.open(os.path.join(temporary, name), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644), content)
+        os.chmod(temporary, 0o755)  # whatever the umask
+        if os.path.lexists(path):  # rename() would replace an empty directory somebody made meanwhile
+            raise FileExistsError(errno.EEXIST, "made by somebody else meanwhile", path)
+        os.rename(temporary, path)
+    except BaseException:
+        _remove_staged(temporary, list(files))
+        raise
 
 
 def write_file(path: str, content: str) -> None:
     """Replace `path` atomically: a temporary file in /etc/netns (not in /etc/netns/NAME, whose every entry
     `ip netns exec` would try to bind over /etc), written, synced, mode 0644, then renamed over `path`."""
     _inside_etc(path)
-    fd, temporary = tempfile.mkstemp(prefix=".netns-core-", dir=NETNS_ETC_DIR)
+    fd, temporary = tempfile.mkstemp(prefix=_stage_prefix(), dir=NETNS_ETC_DIR)
     try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(content.encode("utf-8"))
-            handle.flush()
-            os.fsync(handle.fileno())
-            os.fchmod(handle.fileno(), 0o644)
+        _write(fd, content)
         os.rename(temporary, path)
     except BaseException:
         try:
@@ -125,6 +158,58 @@ def remove_file(path: str) -> None:
     os.unlink(_inside_etc(path))
 
 
-def remove_directory(path: str) -> None:
-    """rmdir: only an empty directory goes."""
-    os.rmdir(_inside_etc(path))
+def remove_directory(path: str, files: list[str]) -> None:
+    """Remove /etc/netns/NAME and `files` in it at once: renamed out of the way first (from then on `ip netns
+    exec` binds nothing of it), then emptied and removed. Anything else found in it puts it back, untouched but
+    for `files`, and raises."""
+    _inside_etc(path)
+    temporary = tempfile.mkdtemp(prefix=_stage_prefix(), dir=NETNS_ETC_DIR)
+    os.rename(path, temporary)  # over the empty directory just made: the name is ours, nobody else's
+    try:
+        _remove_staged(temporary, files)
+    except OSError as exc:
+        if exc.errno not in (errno.ENOTEMPTY, errno.EEXIST):
+            raise
+        os.rename(temporary, path)
+        raise OSError(exc.errno, f"{path} holds files netns.core did not write: left as it is") from None
+
+
+def _remove_staged(directory: str, files: list[str]) -> None:
+    for name in files:
+        try:
+            os.unlink(os.path.join(directory, name))
+        except FileNotFoundError:
+            pass
+    os.rmdir(directory)
+
+
+# -- work in progress a crash left behind ------------------------------------------------------------------------
+def leftover_pid(name: str) -> int | None:
+    """The pid of the process whose work in progress the entry `name` of /etc/netns is, if that process is gone
+    (then the entry is a crash's leftover); None for any other entry (not ours, or its writer still runs)."""
+    if not name.startswith(NETNS_ETC_STAGE_PREFIX):
+        return None
+    pid, dash, _rest = name[len(NETNS_ETC_STAGE_PREFIX) :].partition("-")
+    if not dash or not pid.isdigit() or not pid.isascii():
+        return None
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return int(pid)
+    except (PermissionError, OverflowError):
+        return None
+    return None
+
+
+def remove_leftover(path: str) -> None:
+    """Remove a crash's leftover: a temporary file, or a temporary directory with the files of ours in it (a
+    directory holding anything else stays: OSError)."""
+    parent, name = os.path.split(_inside_etc(path))
+    if parent != NETNS_ETC_DIR or not name.startswith(NETNS_ETC_STAGE_PREFIX):
+        raise ValueError(f"internal error: {path!r} is not work in progress of netns.core")
+    if file_kind(path) == "directory":
+        _remove_staged(
+            path, [entry for entry in NETNS_ETC_FILES if file_kind(os.path.join(path, entry)) == "regular file"]
+        )
+    else:
+        os.unlink(path)

@@ -52,6 +52,7 @@ from ansible_collections.netns.core.plugins.module_utils._netnsfs import (
     make_directory,
     remove_directory,
     remove_file,
+    remove_leftover,
     write_file,
 )
 
@@ -693,15 +694,18 @@ class DelRule(Op):
 # -- files under /etc/netns (what `ip netns exec` binds over /etc) ---------------------------------------------
 @dataclass
 class MakeDirectory(Op):
-    """mkdir /etc/netns/NAME (0755)."""
+    """Make /etc/netns/NAME (0755) with its files (name -> content) in it, at once (see _netnsfs)."""
 
     path: str = ""
+    files: dict = field(default_factory=dict)
 
     def simulate(self, model: KernelModel) -> None:
         model.make_etc_directory(self.path)
+        for name, content in self.files.items():
+            model.put_etc_file(os.path.join(self.path, name), content)
 
     def execute(self, ctx: ExecContext) -> None:
-        make_directory(self.path)
+        make_directory(self.path, self.files)
 
     def stale(self):
         return (), False  # no kernel read goes stale
@@ -743,18 +747,47 @@ class RemoveFile(Op):
 
 @dataclass
 class RemoveDirectory(Op):
-    """rmdir /etc/netns/NAME (only an empty directory goes)."""
+    """Remove /etc/netns/NAME with our files in it, at once (see _netnsfs); anything else in it keeps it."""
 
     removes = True
     touches_links = False
 
     path: str = ""
+    files: tuple = ()
 
     def simulate(self, model: KernelModel) -> None:
+        for name in self.files:
+            model.remove_etc_file(os.path.join(self.path, name))
         model.remove_etc_directory(self.path)
 
     def execute(self, ctx: ExecContext) -> None:
-        remove_directory(self.path)
+        remove_directory(self.path, list(self.files))
+
+    def stale(self):
+        return (), False
+
+
+@dataclass
+class RemoveLeftover(Op):
+    """Remove what a run that died left in /etc/netns: a temporary file, or a temporary directory with files of
+    ours in it (see _netnsfs)."""
+
+    removes = True
+    touches_links = False
+
+    path: str = ""
+    files: tuple = ()
+
+    def simulate(self, model: KernelModel) -> None:
+        if model.etc_directory(self.path)[0] == "directory":
+            for name in self.files:
+                model.remove_etc_file(os.path.join(self.path, name))
+            model.remove_etc_directory(self.path)
+        else:
+            model.remove_etc_file(self.path)
+
+    def execute(self, ctx: ExecContext) -> None:
+        remove_leftover(self.path)
 
     def stale(self):
         return (), False
@@ -866,6 +899,7 @@ OPERATIONS = frozenset(
         WriteFile,
         RemoveFile,
         RemoveDirectory,
+        RemoveLeftover,
     }
 )
 

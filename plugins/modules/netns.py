@@ -91,6 +91,11 @@ notes:
   - With O(state=absent) our files go before the namespace, also when the namespace is already gone (files
     left by a namespace that did not survive a reboot).
   - C(/etc/netns) itself is created when missing (mode 0755) and never removed, like C(/run/netns).
+  - A run killed at any moment leaves no half-made state in C(/etc/netns) - a directory of ours is made with its
+    files in one step (a temporary directory renamed into place) and removed with them in one step (renamed out
+    of the way first). What such a run leaves, a temporary file or directory C(/etc/netns/.netns-core-PID-...)
+    whose process is gone, is removed by the next run that plans files there; work in progress of a running
+    process is never touched.
 extends_documentation_fragment:
   - netns.core.common
   - netns.core.common.state

@@ -51,9 +51,7 @@ def test_module_create_modify_and_absent():
     assert result["actions"] == [
         "create netns web",
         "bring lo up in netns web",
-        "create directory /etc/netns/web",
-        "write /etc/netns/web/resolv.conf",
-        "write /etc/netns/web/hosts",
+        "create directory /etc/netns/web with resolv.conf and hosts",
     ]
     assert result["diff"]["after"]["files"] == {
         "/etc/netns/web/resolv.conf": resolv.splitlines(),
@@ -80,8 +78,7 @@ def test_module_create_modify_and_absent():
 
     (result,) = four_steps([netns("absent")], removed)
     assert result["actions"] == [
-        "remove /etc/netns/web/hosts",
-        "remove directory /etc/netns/web",
+        "remove directory /etc/netns/web with hosts",
         "delete netns web",
     ]
 
@@ -97,8 +94,46 @@ def test_files_left_by_a_namespace_that_is_gone_are_removed():
     assert result["changed"]
     sh("ip netns delete web")  # as after a reboot: the namespace is gone, /etc keeps the files
     (result,) = play([netns("absent")])
-    assert result["actions"] == ["remove /etc/netns/web/hosts", "remove directory /etc/netns/web"]
+    assert result["actions"] == ["remove directory /etc/netns/web with hosts"]
     assert etc_netns() == []
+
+
+def ended_pid() -> int:
+    """The pid of a process that has ended (and been reaped): the writer of a crash's leftovers."""
+    return int(sh("sh -c 'echo $$'"))
+
+
+def test_what_a_killed_run_left_in_etc_netns_is_removed_and_a_running_ones_is_not():
+    dead, alive = ended_pid(), subprocess.Popen(["sleep", "300"])
+    try:
+        # what a run killed while writing a file, making a directory and removing one leaves (see _netnsfs)
+        sh(f"printf '{HEADER}10.98.0.3\\td' > /etc/netns/.netns-core-{dead}-w1")
+        made = f"/etc/netns/.netns-core-{dead}-m2"
+        sh(f"mkdir {made} && printf '{HEADER}{MARK}' > {made}/hosts")
+        sh(f"mkdir /etc/netns/.netns-core-{dead}-r3")
+        # somebody else's, however alike: a writer still running, no pid, something of others in the directory
+        sh(f"touch /etc/netns/.netns-core-{alive.pid}-w4 /etc/netns/.netns-core-backup")
+        sh(f"mkdir /etc/netns/.netns-core-{dead}-x5 && touch /etc/netns/.netns-core-{dead}-x5/networks")
+        kept = [line for line in etc_netns() if "-w4" in line or "backup" in line or "-x5" in line]
+
+        def verify():
+            assert etc_netns() == sorted(
+                kept + ["/etc/netns/web/ dir 755", f"/etc/netns/web/hosts 644 {digest(hosts)}"]
+            )
+
+        hosts = f"{HEADER}{MARK}{LOCALHOST}10.98.0.3\tdb\nfd00:98::3\tdb\n10.98.0.1\tgateway\n"
+        (result,) = four_steps([netns(hosts=HOSTS)], verify)
+        assert result["actions"][2:5] == [
+            f"remove /etc/netns/.netns-core-{dead}-m2 (left by a run that died)",
+            f"remove /etc/netns/.netns-core-{dead}-r3 (left by a run that died)",
+            f"remove /etc/netns/.netns-core-{dead}-w1 (left by a run that died)",
+        ]
+        assert f"/etc/netns/.netns-core-{dead}-x5 left as it is: a run that died left it, but it holds networks" in (
+            result.get("warnings") or []
+        ), result
+    finally:
+        alive.kill()
+        alive.wait()
 
 
 def test_a_directory_and_files_we_did_not_make_are_left_alone():

@@ -4,6 +4,9 @@ model: no file exists until a test puts one there)."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+
 import pytest
 
 from ansible_collections.netns.core.plugins.module_utils import _ops
@@ -16,6 +19,7 @@ from ansible_collections.netns.core.plugins.module_utils._ops import (
     MakeDirectory,
     RemoveDirectory,
     RemoveFile,
+    RemoveLeftover,
     WriteFile,
 )
 
@@ -96,7 +100,8 @@ def test_bad_input_is_refused_naming_option_and_value(params, fragments):
 def test_create_makes_the_directory_and_writes_exact_content(model):
     ops = converge(model, PARAMS)
     files = [op for op in ops if isinstance(op, (MakeDirectory, WriteFile))]
-    assert [op.describe() for op in files] == [f"create directory {DIR}", f"write {RESOLV}", f"write {HOSTS}"]
+    # made with its files in one step (a run killed half way cannot leave it without the files that mark it ours)
+    assert [op.describe() for op in files] == [f"create directory {DIR} with resolv.conf and hosts"]
     assert model.etc_file(RESOLV) == (
         "regular file",
         f"{NETNS_ETC_HEADER}\n{NETNS_ETC_DIR_MARK}\nnameserver 198.51.100.2\nnameserver 2001:db8::53\n"
@@ -117,14 +122,15 @@ def test_modify_rewrites_only_what_differs_and_drops_what_is_no_longer_wanted(mo
     ]
     assert model.etc_directory(DIR) == ("directory", ["hosts"])
     ops = converge(model, {"name": "web"})
-    assert [op.describe() for op in ops] == [f"remove {HOSTS}", f"remove directory {DIR}"]
+    assert [op.describe() for op in ops] == [f"remove directory {DIR} with hosts"]
     assert model.etc_directory(DIR) == ("missing", None)
 
 
 def test_absent_removes_our_files_and_directory_before_the_namespace(model):
     converge(model, PARAMS)
     ops = converge(model, {"name": "web", "state": "absent"})
-    assert [type(op) for op in ops] == [RemoveFile, RemoveFile, RemoveDirectory, _ops.DeleteNetns]
+    assert [type(op) for op in ops] == [RemoveDirectory, _ops.DeleteNetns]
+    assert ops[0].files == ("resolv.conf", "hosts")
     assert converge(model, {"name": "web", "state": "absent"}) == []
 
 
@@ -132,7 +138,7 @@ def test_files_left_by_a_namespace_that_is_gone_are_removed(model):
     model.make_etc_directory(DIR)
     model.put_etc_file(HOSTS, f"{NETNS_ETC_HEADER}\n{NETNS_ETC_DIR_MARK}\n10.0.0.1\tgateway\n")
     ops = converge(model, {"name": "web", "state": "absent"})
-    assert [op.describe() for op in ops] == [f"remove {HOSTS}", f"remove directory {DIR}"]
+    assert [op.describe() for op in ops] == [f"remove directory {DIR} with hosts"]
 
 
 def test_a_directory_somebody_else_made_is_used_and_left(model):
@@ -173,6 +179,50 @@ def test_a_directory_path_that_is_not_a_directory_is_refused(model):
 
 
 def test_file_ops_are_registered_and_stale_nothing():
-    for op in (MakeDirectory(DIR), WriteFile(HOSTS, "x\n"), RemoveFile(HOSTS), RemoveDirectory(DIR)):
+    for op in (
+        MakeDirectory(DIR),
+        WriteFile(HOSTS, "x\n"),
+        RemoveFile(HOSTS),
+        RemoveDirectory(DIR),
+        RemoveLeftover("/etc/netns/.netns-core-1-x"),
+    ):
         assert _ops.known(op) is op
         assert op.stale() == ((), False)
+
+
+def dead_pid() -> int:
+    """The pid of a process that has ended (and been reaped)."""
+    child = subprocess.run(["sh", "-c", "echo $$"], capture_output=True, text=True, check=True)
+    return int(child.stdout)
+
+
+def test_what_a_run_that_died_left_is_removed_once_and_a_living_runs_work_is_not(model):
+    dead = dead_pid()
+    model.make_etc_directory("/etc/netns")
+    left = {
+        "file": f"/etc/netns/.netns-core-{dead}-a1b2c3",
+        "directory": f"/etc/netns/.netns-core-{dead}-d4e5f6",
+        "foreign": f"/etc/netns/.netns-core-{dead}-g7h8i9",
+        "living": f"/etc/netns/.netns-core-{os.getpid()}-j0k1l2",
+        "not ours": "/etc/netns/.netns-core-backup",
+    }
+    model.put_etc_file(left["file"], "half a hosts fi")
+    model.make_etc_directory(left["directory"])
+    model.put_etc_file(f"{left['directory']}/hosts", "...")
+    model.make_etc_directory(left["foreign"])
+    model.put_etc_file(f"{left['foreign']}/notes", "somebody's")
+    model.put_etc_file(left["living"], "being written")
+    model.put_etc_file(left["not ours"], "a name like ours, without a pid")
+    ops = converge(model, PARAMS)
+    removals = [op for op in ops if isinstance(op, RemoveLeftover)]
+    assert [op.describe() for op in removals] == [  # in name order
+        f"remove {left['file']} (left by a run that died)",
+        f"remove {left['directory']} (left by a run that died)",
+    ]
+    assert removals[1].files == ("hosts",)
+    assert model.left == [f"{left['foreign']} left as it is: a run that died left it, but it holds notes"]
+    assert model.etc_directory("/etc/netns")[1] == sorted(
+        [".netns-core-backup", f".netns-core-{dead}-g7h8i9", f".netns-core-{os.getpid()}-j0k1l2", "web"]
+    )
+    assert not any(isinstance(op, RemoveLeftover) for op in converge(model, {**PARAMS, "name": "db"}))
+    assert model.left == [f"{left['foreign']} left as it is: a run that died left it, but it holds notes"]
