@@ -164,9 +164,20 @@ def state_of(pid: int) -> str:
 def same_shape(reference: dict, what: str) -> None:
     now = shape()
     if now != reference:
-        differ = {
-            k: (reference.get(k), now.get(k)) for k in set(reference) | set(now) if reference.get(k) != now.get(k)
-        }
+        differ = {}
+        for key in sorted(set(reference) | set(now)):
+            was, is_ = reference.get(key), now.get(key)
+            if was == is_:
+                continue
+            if isinstance(was, list) and isinstance(is_, list):  # the lines that differ, not two long lists
+                differ[key] = {
+                    "only then": [x for x in was if x not in is_],
+                    "only now": [x for x in is_ if x not in was],
+                }
+            elif isinstance(was, dict) and isinstance(is_, dict):
+                differ[key] = {k: (was.get(k), is_.get(k)) for k in set(was) | set(is_) if was.get(k) != is_.get(k)}
+            else:
+                differ[key] = (was, is_)
         raise AssertionError(f"{what}: the kernel differs from an uninterrupted run: {differ}")
 
 
@@ -177,6 +188,7 @@ def nothing_left() -> None:
         rules = [line for line in sh(tool).splitlines() if line.startswith("-A")]
         assert rules == [], rules
     assert sh("ls -A /run/netns") == ""
+    assert sh("ls -A /etc/netns") == "", "left in /etc/netns: " + sh("ls -A /etc/netns")
 
 
 def mangle(trial: int) -> str:
