@@ -198,7 +198,17 @@ def leftover_pid(name: str) -> int | None:
         return int(pid)
     except (PermissionError, OverflowError):
         return None
-    return None
+    # a killed writer nobody has reaped yet (its parent died with it; not every init reaps) is a zombie
+    return int(pid) if process_state(int(pid)) in ("Z", "X") else None
+
+
+def process_state(pid: int) -> str:
+    """The state letter /proc/PID/stat gives (R, S, D, Z, ...); X for no such process."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as handle:
+            return handle.read().rsplit(b")", 1)[1].split()[0].decode("ascii")
+    except (OSError, IndexError, UnicodeDecodeError):
+        return "X"
 
 
 def remove_leftover(path: str) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import time
 
 import pytest
 
@@ -15,6 +16,7 @@ from ansible_collections.netns.core.plugins.module_utils._errors import NetnsCor
 from ansible_collections.netns.core.plugins.module_utils._model import KernelModel
 from ansible_collections.netns.core.plugins.module_utils._netns import Netns
 from ansible_collections.netns.core.plugins.module_utils._netns_etc import hosts_lines, resolv_conf_lines
+from ansible_collections.netns.core.plugins.module_utils._netnsfs import leftover_pid, process_state
 from ansible_collections.netns.core.plugins.module_utils._ops import (
     MakeDirectory,
     RemoveDirectory,
@@ -226,3 +228,21 @@ def test_what_a_run_that_died_left_is_removed_once_and_a_living_runs_work_is_not
     )
     assert not any(isinstance(op, RemoveLeftover) for op in converge(model, {**PARAMS, "name": "db"}))
     assert model.left == [f"{left['foreign']} left as it is: a run that died left it, but it holds notes"]
+
+
+def test_a_leftover_is_one_whose_writer_is_gone_or_a_zombie_nobody_reaped():
+    assert leftover_pid(f".netns-core-{dead_pid()}-x") is not None
+    assert leftover_pid(f".netns-core-{os.getpid()}-x") is None  # still writing
+    assert leftover_pid(".netns-core-backup") is None and leftover_pid("web") is None
+    assert leftover_pid(".netns-core-\u0663-x") is None  # a digit, but not an ASCII one
+    child = subprocess.Popen(["true"])  # ends at once; not reaped until wait()
+    try:
+        for _attempt in range(500):
+            if process_state(child.pid) == "Z":
+                break
+            time.sleep(0.01)
+        assert process_state(child.pid) == "Z"
+        assert leftover_pid(f".netns-core-{child.pid}-x") == child.pid
+    finally:
+        child.wait()
+    assert process_state(child.pid) == "X"
