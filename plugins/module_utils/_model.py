@@ -115,6 +115,7 @@ class KernelModel:
         self.qdisc_kinds: dict[str, bool] = {}  # qdisc kind -> whether this kernel has it (offline: preset or yes)
         self._files: dict[str, tuple[str, str | None]] = {}  # path under /etc/netns -> (kind, content)
         self._directories: dict[str, tuple[str, set | None]] = {}  # path under /etc/netns -> (kind, entry names)
+        self._leftovers: list[str] | None = None  # what runs that died left in /etc/netns (see etc_leftovers)
 
     # -- namespaces ------------------------------------------------------------------------------------------
     def space(self, ns: str | None) -> Namespace:
@@ -588,41 +589,50 @@ class KernelModel:
 
     def etc_leftovers(self) -> list[tuple[str, str, list[str] | None]]:
         """(path, kind, entries) of each work in progress in /etc/netns whose writer is gone (see _netnsfs):
-        a crash's leftovers, in name order."""
-        kind, names = self.etc_directory(NETNS_ETC_DIR)
-        found = []
-        for name in names or ():
-            if leftover_pid(name) is not None:
-                path = os.path.join(NETNS_ETC_DIR, name)
-                found.append((path, *self.etc_directory(path)))
-        return found
+        a crash's leftovers still there, in name order. /etc/netns is looked through once per call."""
+        if self._leftovers is None:
+            _kind, names = self.etc_directory(NETNS_ETC_DIR)
+            self._leftovers = [os.path.join(NETNS_ETC_DIR, n) for n in names or () if leftover_pid(n) is not None]
+        return [(path, *self.etc_directory(path)) for path in self._leftovers if self._listed(path)]
+
+    def _listed(self, path: str) -> bool:
+        parent, name = os.path.split(path)
+        names = self._directories.get(parent, (None, None))[1]
+        return names is not None and name in names
 
     # file mutators (used by simulate)
-    def make_etc_directory(self, path: str) -> None:
+    def _enter(self, path: str, present: bool) -> None:
+        """Keep the listing of `path`'s directory (under /etc/netns) in step with a change of `path`."""
         parent, name = os.path.split(path)
-        if self._directories.get(parent, (None, None))[1] is not None:
-            self._directories[parent][1].add(name)
+        if parent != NETNS_ETC_DIR and not parent.startswith(NETNS_ETC_DIR + "/"):
+            return
+        if self.etc_directory(parent)[0] != "directory":
+            if not present:
+                return
+            self.make_etc_directory(parent)  # planned around something missing (check mode): make it up
+        names = self._directories[parent][1]
+        if present:
+            names.add(name)
+        else:
+            names.discard(name)
+
+    def make_etc_directory(self, path: str) -> None:
+        self._enter(path, True)
         self._directories[path] = ("directory", set())
 
     def put_etc_file(self, path: str, content: str) -> None:
-        parent, name = os.path.split(path)
-        self.etc_directory(parent)
-        if self._directories[parent][1] is None:  # planned around something missing (check mode): make it up
-            self.make_etc_directory(parent)
-        self._directories[parent][1].add(name)
+        self._enter(path, True)
         self._files[path] = ("regular file", content)
 
     def remove_etc_file(self, path: str) -> None:
-        parent, name = os.path.split(path)
-        self.etc_directory(parent)
-        if self._directories[parent][1] is not None:
-            self._directories[parent][1].discard(name)
+        self._enter(path, False)
         self._files[path] = ("missing", None)
 
-    def remove_etc_directory(self, path: str) -> None:
-        parent, name = os.path.split(path)
-        if self._directories.get(parent, (None, None))[1] is not None:
-            self._directories[parent][1].discard(name)
+    def remove_etc_directory(self, path: str, files: tuple = ()) -> None:
+        """The directory goes, with `files` in it."""
+        for name in files:
+            self.remove_etc_file(os.path.join(path, name))
+        self._enter(path, False)
         self._directories[path] = ("missing", None)
 
     # -- firewall --------------------------------------------------------------------------------------------

@@ -178,7 +178,8 @@ def leftover_removals(model: KernelModel) -> list[Op]:
             if said not in model.left:  # said once per call
                 model.left.append(said)
             continue
-        ops.append(RemoveLeftover(path, tuple(entries or ())).says(f"remove {path} (left by a run that died)"))
+        files = tuple(entries) if kind == "directory" else None
+        ops.append(RemoveLeftover(path, files).says(f"remove {path} (left by a run that died)"))
     return ops
 
 

@@ -25,7 +25,6 @@ import tempfile
 
 from ansible_collections.netns.core.plugins.module_utils._constants import (
     NETNS_ETC_DIR,
-    NETNS_ETC_FILES,
     NETNS_ETC_STAGE_PREFIX,
     NETNS_RUN_DIR,
 )
@@ -164,7 +163,11 @@ def remove_directory(path: str, files: list[str]) -> None:
     for `files`, and raises."""
     _inside_etc(path)
     temporary = tempfile.mkdtemp(prefix=_stage_prefix(), dir=NETNS_ETC_DIR)
-    os.rename(path, temporary)  # over the empty directory just made: the name is ours, nobody else's
+    try:
+        os.rename(path, temporary)  # over the empty directory just made: the name is ours, nobody else's
+    except BaseException:
+        os.rmdir(temporary)
+        raise
     try:
         _remove_staged(temporary, files)
     except OSError as exc:
@@ -211,15 +214,13 @@ def process_state(pid: int) -> str:
         return "X"
 
 
-def remove_leftover(path: str) -> None:
-    """Remove a crash's leftover: a temporary file, or a temporary directory with the files of ours in it (a
-    directory holding anything else stays: OSError)."""
+def remove_leftover(path: str, files: list[str] | None) -> None:
+    """Remove a crash's leftover: a temporary file (files None), or a temporary directory with `files` of ours in
+    it (a directory holding anything else stays: OSError)."""
     parent, name = os.path.split(_inside_etc(path))
     if parent != NETNS_ETC_DIR or not name.startswith(NETNS_ETC_STAGE_PREFIX):
         raise ValueError(f"internal error: {path!r} is not work in progress of netns.core")
-    if file_kind(path) == "directory":
-        _remove_staged(
-            path, [entry for entry in NETNS_ETC_FILES if file_kind(os.path.join(path, entry)) == "regular file"]
-        )
-    else:
+    if files is None:
         os.unlink(path)
+    else:
+        _remove_staged(path, files)

@@ -756,9 +756,7 @@ class RemoveDirectory(Op):
     files: tuple = ()
 
     def simulate(self, model: KernelModel) -> None:
-        for name in self.files:
-            model.remove_etc_file(os.path.join(self.path, name))
-        model.remove_etc_directory(self.path)
+        model.remove_etc_directory(self.path, self.files)
 
     def execute(self, ctx: ExecContext) -> None:
         remove_directory(self.path, list(self.files))
@@ -769,25 +767,23 @@ class RemoveDirectory(Op):
 
 @dataclass
 class RemoveLeftover(Op):
-    """Remove what a run that died left in /etc/netns: a temporary file, or a temporary directory with files of
-    ours in it (see _netnsfs)."""
+    """Remove what a run that died left in /etc/netns: a temporary file (files None), or a temporary directory
+    with `files` of ours in it (see _netnsfs)."""
 
     removes = True
     touches_links = False
 
     path: str = ""
-    files: tuple = ()
+    files: tuple | None = None
 
     def simulate(self, model: KernelModel) -> None:
-        if model.etc_directory(self.path)[0] == "directory":
-            for name in self.files:
-                model.remove_etc_file(os.path.join(self.path, name))
-            model.remove_etc_directory(self.path)
-        else:
+        if self.files is None:
             model.remove_etc_file(self.path)
+        else:
+            model.remove_etc_directory(self.path, self.files)
 
     def execute(self, ctx: ExecContext) -> None:
-        remove_leftover(self.path)
+        remove_leftover(self.path, None if self.files is None else list(self.files))
 
     def stale(self):
         return (), False

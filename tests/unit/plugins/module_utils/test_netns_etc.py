@@ -221,7 +221,7 @@ def test_what_a_run_that_died_left_is_removed_once_and_a_living_runs_work_is_not
         f"remove {left['file']} (left by a run that died)",
         f"remove {left['directory']} (left by a run that died)",
     ]
-    assert removals[1].files == ("hosts",)
+    assert removals[0].files is None and removals[1].files == ("hosts",)
     assert model.left == [f"{left['foreign']} left as it is: a run that died left it, but it holds notes"]
     assert model.etc_directory("/etc/netns")[1] == sorted(
         [".netns-core-backup", f".netns-core-{dead}-g7h8i9", f".netns-core-{os.getpid()}-j0k1l2", "web"]
